@@ -1,0 +1,1 @@
+"""Leadhub: the shared package of every Lambda (the common layer)."""

@@ -1,0 +1,47 @@
+"""Settings from the environment, as one validated pydantic model.
+
+Names of tables and the bucket come from template.yaml (the functions' environment in AWS, the
+embedded stack locally). Vendor base URLs are overridable so the same code runs against the real
+vendors, the simulators or any other fake.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    aws_region: str = Field("eu-central-1", alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
+
+    connectors_table: str = Field("leadhub-connectors", alias="CONNECTORS_TABLE")
+    sync_state_table: str = Field("leadhub-sync-state", alias="SYNC_STATE_TABLE")
+    deals_table: str = Field("leadhub-deals", alias="DEALS_TABLE")
+    jobs_table: str = Field("leadhub-jobs", alias="JOBS_TABLE")
+    tokens_table: str = Field("leadhub-tokens", alias="TOKENS_TABLE")
+    idempotency_table: str = Field("leadhub-idempotency", alias="IDEMPOTENCY_TABLE")
+    data_bucket: str = Field("leadhub-data", alias="DATA_BUCKET")
+    secrets_prefix: str = Field("leadhub/connectors", alias="SECRETS_PREFIX")
+
+    roistat_base_url: str = Field("https://cloud.roistat.com/api/v1", alias="ROISTAT_BASE_URL")
+    ringostat_base_url: str = Field("https://api.ringostat.net", alias="RINGOSTAT_BASE_URL")
+    calltouch_base_url: str = Field("https://api.calltouch.ru", alias="CALLTOUCH_BASE_URL")
+    #: amoCRM lives on the account's own subdomain: `{subdomain}` is filled per connector.
+    amocrm_base_url: str = Field("https://{subdomain}.amocrm.ru", alias="AMOCRM_BASE_URL")
+
+    presigned_url_ttl_seconds: int = Field(900, alias="PRESIGNED_URL_TTL_SECONDS", ge=60, le=86400)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""Vendor HTTP clients on one shared transport."""

@@ -1,0 +1,273 @@
+"""The one HTTP transport every vendor client uses.
+
+It owns what all vendors share: a requests session with connect/read timeouts, bounded retries
+with exponential backoff that honours `Retry-After`, a client-side rate limit per credential set,
+the mapping of HTTP failures to the error taxonomy, and redaction of URLs and headers in
+everything it reports. A vendor module supplies only its quirks, through `classify`: a function
+that reads a response and returns the error it means (Roistat, say, reports errors with HTTP 200).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from leadhub.observability import logger
+from leadhub.redaction import redact, redact_url, register_secrets
+from leadhub.vendors import errors
+from leadhub.vendors.ratelimit import Rate, RateLimiter, fingerprint, shared_limiter
+
+Classifier = Callable[[requests.Response], "errors.VendorError | None"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    #: A Retry-After longer than this is not slept through: the error is raised for the engine
+    #: to reschedule (a Lambda must not sleep for five minutes).
+    max_retry_after: float = 60.0
+    #: A garbled page is usually a proxy or gateway hiccup: read it again before giving up.
+    retry_malformed: bool = True
+
+
+@dataclass(frozen=True)
+class VendorPolicy:
+    vendor: str
+    rates: Sequence[Rate] = ()
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def classify_http_status(vendor: str, response: requests.Response) -> errors.VendorError | None:
+    """The default mapping of an HTTP status to the error taxonomy (None: not an error)."""
+    status = response.status_code
+    if status < 400:
+        return None
+    snippet = response.text[:300]
+    if status == 429:
+        return errors.RateLimited(
+            vendor,
+            f"too many requests: {snippet}",
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status == 401:
+        return errors.InvalidCredentials(vendor, f"credentials refused: {snippet}", status=status)
+    if status == 403:
+        return errors.AccessDenied(vendor, f"access denied: {snippet}", status=status)
+    if status == 402:
+        return errors.FeatureDisabled(vendor, f"feature not paid or disabled: {snippet}", status=status)
+    if status in (408, 425) or status >= 500:
+        return errors.ServerError(vendor, f"server error: {snippet}", status=status)
+    return errors.RequestRejected(vendor, f"request rejected: {snippet}", status=status)
+
+
+class Transport:
+    def __init__(
+        self,
+        policy: VendorPolicy,
+        base_url: str,
+        *,
+        credentials: Sequence[str] = (),
+        classify: Classifier | None = None,
+        session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self.vendor = policy.vendor
+        self.base_url = base_url.rstrip("/")
+        register_secrets(credentials)
+        self._credentials_fingerprint = fingerprint(*credentials)
+        self._classify = classify
+        self._session = session or requests.Session()
+        self._limiter = limiter or (
+            shared_limiter(self.vendor, "default", self._credentials_fingerprint, policy.rates)
+            if policy.rates
+            else None
+        )
+        self._sleep = sleep
+        self._jitter = jitter
+
+    def limiter_for(self, scope: str, rates: Sequence[Rate]) -> RateLimiter:
+        """An extra limit that applies to some calls only (e.g. one method of the API)."""
+        return shared_limiter(self.vendor, scope, self._credentials_fingerprint, rates)
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        extra_limiters: Sequence[RateLimiter] = (),
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """Send a request, retrying transient failures; return a response that is not an error."""
+        response, _ = self._send(method, path, params, json_body, data, headers, extra_limiters, timeout, False)
+        return response
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        extra_limiters: Sequence[RateLimiter] = (),
+        timeout: tuple[float, float] | None = None,
+    ) -> tuple[requests.Response, Any]:
+        """Like `request`, and a body that is not JSON counts as a failed attempt (MalformedResponse)."""
+        return self._send(method, path, params, json_body, data, headers, extra_limiters, timeout, True)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        extra_limiters: Sequence[RateLimiter],
+        timeout: tuple[float, float] | None,
+        expect_json: bool,
+    ) -> tuple[requests.Response, Any]:
+        url = self.url(path)
+        retry = self.policy.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            for limiter in (self._limiter, *extra_limiters):
+                if limiter is not None:
+                    limiter.acquire()
+            error = self._attempt(method, url, params, json_body, data, headers, timeout)
+            if isinstance(error, requests.Response):
+                if not expect_json:
+                    return error, None
+                decoded = self._decode(error)
+                if not isinstance(decoded, errors.MalformedResponse):
+                    return error, decoded
+                error = decoded
+            if not self._retryable(error) or attempt >= retry.max_attempts:
+                raise error
+            delay = self._delay(error, attempt)
+            if delay is None:
+                raise error
+            logger.warning(
+                "vendor call failed, retrying",
+                extra={
+                    "vendor": self.vendor,
+                    "url": redact_url(url),
+                    "attempt": attempt,
+                    "error": str(error),
+                    "retry_in_s": round(delay, 3),
+                },
+            )
+            self._sleep(delay)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        timeout: tuple[float, float] | None,
+    ) -> requests.Response | errors.VendorError:
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=data,
+                headers=dict(headers or {}),
+                timeout=timeout or (self.policy.connect_timeout, self.policy.read_timeout),
+            )
+        except requests.Timeout as exc:
+            return errors.VendorTimeout(self.vendor, f"no answer from {redact_url(url)}: {type(exc).__name__}")
+        except requests.ConnectionError as exc:
+            return errors.ConnectionFailed(
+                self.vendor, f"cannot connect to {redact_url(url)}: {type(exc).__name__}"
+            )
+        except requests.RequestException as exc:
+            return errors.ConnectionFailed(self.vendor, f"request to {redact_url(url)} failed: {redact(str(exc))}")
+        error = self._classify(response) if self._classify else None
+        if error is None:
+            error = classify_http_status(self.vendor, response)
+        return error if error is not None else response
+
+    def _retryable(self, error: errors.VendorError) -> bool:
+        if isinstance(error, errors.MalformedResponse):
+            return self.policy.retry.retry_malformed
+        return error.retryable
+
+    def _delay(self, error: errors.VendorError, attempt: int) -> float | None:
+        retry = self.policy.retry
+        if isinstance(error, errors.RateLimited) and error.retry_after is not None:
+            if error.retry_after > retry.max_retry_after:
+                return None
+            return error.retry_after
+        backoff = min(retry.backoff_cap, retry.backoff_base * 2 ** (attempt - 1))
+        return backoff * (0.5 + self._jitter() / 2)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return self.request_json("GET", path, **kwargs)[1]
+
+    def post_json(self, path: str, **kwargs: Any) -> Any:
+        return self.request_json("POST", path, **kwargs)[1]
+
+    def _decode(self, response: requests.Response) -> Any:
+        """The JSON body, or a MalformedResponse naming what came instead."""
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError):
+            kind = response.headers.get("Content-Type", "unknown content type")
+            return errors.MalformedResponse(
+                self.vendor,
+                f"expected JSON from {redact_url(response.url)}, got {kind}: {response.text[:120]!r}",
+                status=response.status_code,
+            )
+
+    def malformed(self, response: requests.Response, what: str) -> errors.MalformedResponse:
+        """The error for a JSON body whose shape is not what the vendor documents."""
+        return errors.MalformedResponse(
+            self.vendor, f"{what} in the answer from {redact_url(response.url)}", status=response.status_code
+        )

@@ -122,10 +122,7 @@ class Simulator:
         with self._lock:
             self.request_counts[request.path] += 1
         fault = self._next_fault()
-        if fault is not None:
-            response = self.fault_response(fault, request)
-        else:
-            response = self._route(request)
+        response = self.fault_response(fault, request) if fault is not None else self._route(request)
         response.delay += self.faults.latency
         return response
 
@@ -262,8 +259,7 @@ class Simulator:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-{self.name}", daemon=True)
         self._thread.start()
-        bound_host, bound_port = self._server.server_address[:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
+        self.base_url = f"http://{host}:{self._server.server_port}"
         return self.base_url
 
     def stop(self) -> None:

@@ -102,7 +102,4 @@ def redact_url(url: str) -> str:
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        name: MASK if name.lower() in SECRET_NAMES else redact(value)
-        for name, value in headers.items()
-    }
+    return {name: MASK if name.lower() in SECRET_NAMES else redact(value) for name, value in headers.items()}

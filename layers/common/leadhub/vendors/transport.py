@@ -88,6 +88,19 @@ def classify_http_status(vendor: str, response: requests.Response) -> errors.Ven
     return errors.RequestRejected(vendor, f"request rejected: {snippet}", status=status)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One outgoing request, as it is sent on every attempt."""
+
+    method: str
+    url: str
+    params: Mapping[str, Any] | None
+    json_body: Any
+    data: Any
+    headers: Mapping[str, str] | None
+    timeout: tuple[float, float] | None
+
+
 class Transport:
     def __init__(
         self,
@@ -138,7 +151,8 @@ class Transport:
         timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         """Send a request, retrying transient failures; return a response that is not an error."""
-        response, _ = self._send(method, path, params, json_body, data, headers, extra_limiters, timeout, False)
+        call = Call(method, self.url(path), params, json_body, data, headers, timeout)
+        response, _ = self._send(call, extra_limiters, expect_json=False)
         return response
 
     def request_json(
@@ -154,21 +168,12 @@ class Transport:
         timeout: tuple[float, float] | None = None,
     ) -> tuple[requests.Response, Any]:
         """Like `request`, and a body that is not JSON counts as a failed attempt (MalformedResponse)."""
-        return self._send(method, path, params, json_body, data, headers, extra_limiters, timeout, True)
+        call = Call(method, self.url(path), params, json_body, data, headers, timeout)
+        return self._send(call, extra_limiters, expect_json=True)
 
     def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        data: Any,
-        headers: Mapping[str, str] | None,
-        extra_limiters: Sequence[RateLimiter],
-        timeout: tuple[float, float] | None,
-        expect_json: bool,
+        self, call: Call, extra_limiters: Sequence[RateLimiter], *, expect_json: bool
     ) -> tuple[requests.Response, Any]:
-        url = self.url(path)
         retry = self.policy.retry
         attempt = 0
         while True:
@@ -176,59 +181,50 @@ class Transport:
             for limiter in (self._limiter, *extra_limiters):
                 if limiter is not None:
                     limiter.acquire()
-            error = self._attempt(method, url, params, json_body, data, headers, timeout)
-            if isinstance(error, requests.Response):
+            outcome = self._attempt(call)
+            if isinstance(outcome, requests.Response):
                 if not expect_json:
-                    return error, None
-                decoded = self._decode(error)
+                    return outcome, None
+                decoded = self._decode(outcome)
                 if not isinstance(decoded, errors.MalformedResponse):
-                    return error, decoded
-                error = decoded
-            if not self._retryable(error) or attempt >= retry.max_attempts:
-                raise error
-            delay = self._delay(error, attempt)
+                    return outcome, decoded
+                outcome = decoded
+            if not self._retryable(outcome) or attempt >= retry.max_attempts:
+                raise outcome
+            delay = self._delay(outcome, attempt)
             if delay is None:
-                raise error
+                raise outcome
             logger.warning(
                 "vendor call failed, retrying",
                 extra={
                     "vendor": self.vendor,
-                    "url": redact_url(url),
+                    "url": redact_url(call.url),
                     "attempt": attempt,
-                    "error": str(error),
+                    "error": str(outcome),
                     "retry_in_s": round(delay, 3),
                 },
             )
             self._sleep(delay)
 
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        data: Any,
-        headers: Mapping[str, str] | None,
-        timeout: tuple[float, float] | None,
-    ) -> requests.Response | errors.VendorError:
+    def _attempt(self, call: Call) -> requests.Response | errors.VendorError:
         try:
             response = self._session.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=dict(headers or {}),
-                timeout=timeout or (self.policy.connect_timeout, self.policy.read_timeout),
+                call.method,
+                call.url,
+                params=call.params,
+                json=call.json_body,
+                data=call.data,
+                headers=dict(call.headers or {}),
+                timeout=call.timeout or (self.policy.connect_timeout, self.policy.read_timeout),
             )
         except requests.Timeout as exc:
-            return errors.VendorTimeout(self.vendor, f"no answer from {redact_url(url)}: {type(exc).__name__}")
+            return errors.VendorTimeout(self.vendor, f"no answer from {redact_url(call.url)}: {type(exc).__name__}")
         except requests.ConnectionError as exc:
             return errors.ConnectionFailed(
-                self.vendor, f"cannot connect to {redact_url(url)}: {type(exc).__name__}"
+                self.vendor, f"cannot connect to {redact_url(call.url)}: {type(exc).__name__}"
             )
         except requests.RequestException as exc:
-            return errors.ConnectionFailed(self.vendor, f"request to {redact_url(url)} failed: {redact(str(exc))}")
+            return errors.ConnectionFailed(self.vendor, f"request to {redact_url(call.url)} failed: {redact(str(exc))}")
         error = self._classify(response) if self._classify else None
         if error is None:
             error = classify_http_status(self.vendor, response)

@@ -1,0 +1,1 @@
+"""The embedded local stack: moto's server as AWS, the vendor simulators, the HTTP API."""

@@ -1,0 +1,52 @@
+"""`make run`: the local stack in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for folder in ("functions", "layers/common", "."):
+    if str(ROOT / folder) not in sys.path:
+        sys.path.insert(0, str(ROOT / folder))
+
+from devstack.stack import LocalStack  # noqa: E402  (the path must be set first)
+
+
+def main() -> int:
+    stack = LocalStack(port=int(os.environ.get("LEADHUB_PORT", "8080")))
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        urls = stack.start()
+        api = urls["api"]
+        lines = [
+            "Leadhub local stack is up.",
+            f"  HTTP API      {api}",
+            f"  health        {api}/health",
+            f"  OpenAPI       {api}/openapi.json",
+            f"  Swagger UI    {api}/swagger",
+            f"  embedded AWS  {urls['aws']}   (moto; tables and bucket from template.yaml)",
+        ]
+        for name, demo in stack.vendors.items():
+            origin = "override" if demo.external else "simulator"
+            lines.append(f"  {name:<13} {demo.base_url}   ({origin}; demo credentials: {demo.hint})")
+        lines.append("Ctrl-C stops everything.")
+        print("\n".join(lines), flush=True)
+        ready_file = os.environ.get("LEADHUB_READY_FILE")
+        if ready_file:
+            Path(ready_file).write_text(json.dumps(urls), encoding="utf-8")
+        stopped.wait()
+    finally:
+        stack.stop()
+        print("Leadhub local stack stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

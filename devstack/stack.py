@@ -1,0 +1,47 @@
+"""Start and stop the whole local stack: embedded AWS, vendor simulators, the HTTP API."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from devstack.apigw import LocalHttpApi
+from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
+from devstack.vendors import VENDORS, DemoVendor
+
+
+@dataclass
+class LocalStack:
+    port: int = 8080
+    seed: int = 42
+    aws: EmbeddedAws | None = None
+    api: LocalHttpApi | None = None
+    vendors: dict[str, DemoVendor] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> dict[str, str]:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        if not endpoint:
+            self.aws = EmbeddedAws()
+            endpoint = self.aws.start()
+        use_endpoint(endpoint)
+        provision_from_template()
+        self.urls["aws"] = endpoint
+        for vendor in VENDORS:
+            demo = vendor.start(seed=self.seed)
+            self.vendors[demo.name] = demo
+            self.urls[demo.name] = demo.base_url
+        handler: Any = importlib.import_module("api.app").lambda_handler
+        self.api = LocalHttpApi(handler, port=self.port)
+        self.urls["api"] = self.api.start()
+        return self.urls
+
+    def stop(self) -> None:
+        if self.api:
+            self.api.stop()
+        for demo in self.vendors.values():
+            demo.stop()
+        if self.aws:
+            self.aws.stop()

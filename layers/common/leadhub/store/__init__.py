@@ -1,0 +1,1 @@
+"""Persistence: the only package that imports boto3. Everything above it sees domain errors."""

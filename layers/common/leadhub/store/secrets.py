@@ -1,0 +1,55 @@
+"""Vendor credentials live in Secrets Manager only, one secret per connector.
+
+Every credential read or written here is registered with the redaction filter, so the process
+masks it in any log line or error from then on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from leadhub.redaction import register_secrets
+from leadhub.settings import get_settings
+from leadhub.store import aws, errors
+from leadhub.store.translate import translated
+
+
+def _register(values: dict[str, Any]) -> None:
+    register_secrets(str(value) for value in values.values() if isinstance(value, (str, int)))
+
+
+class SecretStore:
+    def __init__(self, prefix: str | None = None) -> None:
+        self.prefix = (prefix or get_settings().secrets_prefix).rstrip("/")
+
+    def name(self, connector_id: str) -> str:
+        return f"{self.prefix}/{connector_id}"
+
+    def put(self, connector_id: str, credentials: dict[str, Any]) -> None:
+        """Create or replace the connector's credentials."""
+        _register(credentials)
+        body = json.dumps(credentials)
+        client = aws.client("secretsmanager")
+        try:
+            with translated(f"create secret for {connector_id}"):
+                client.create_secret(Name=self.name(connector_id), SecretString=body)
+        except errors.AlreadyExists:
+            with translated(f"update secret for {connector_id}"):
+                client.put_secret_value(SecretId=self.name(connector_id), SecretString=body)
+
+    def get(self, connector_id: str) -> dict[str, Any]:
+        with translated(f"read secret for {connector_id}"):
+            answer = aws.client("secretsmanager").get_secret_value(SecretId=self.name(connector_id))
+        credentials: dict[str, Any] = json.loads(answer["SecretString"])
+        _register(credentials)
+        return credentials
+
+    def delete(self, connector_id: str) -> None:
+        try:
+            with translated(f"delete secret for {connector_id}"):
+                aws.client("secretsmanager").delete_secret(
+                    SecretId=self.name(connector_id), ForceDeleteWithoutRecovery=True
+                )
+        except errors.NotFound:
+            return

@@ -1,0 +1,108 @@
+"""The shared transport against a real HTTP server: retries, Retry-After, timeouts, garbage, secrets."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from leadhub.vendors import errors
+from leadhub.vendors.transport import RetryPolicy, Transport, VendorPolicy
+from simulators.base import Simulator, json_response
+
+SECRET = "transport-Secret-4242"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def server() -> Iterator[Simulator]:
+    simulator = Simulator()
+    simulator.route("GET", "/items", lambda request: json_response({"items": [1, 2, 3]}))
+    simulator.route("GET", "/echo-key", lambda request: json_response({"error": f"bad key {SECRET}"}, status=401))
+    with simulator:
+        simulator.faults.timeout_seconds = 1.0
+        yield simulator
+
+
+def transport(server: Simulator, sleep: Recorder, **retry: float) -> Transport:
+    policy = VendorPolicy("acme", read_timeout=0.3, retry=RetryPolicy(**retry))  # type: ignore[arg-type]
+    return Transport(policy, server.base_url, credentials=[SECRET], sleep=sleep, jitter=lambda: 1.0)
+
+
+def test_a_plain_success(server: Simulator) -> None:
+    assert transport(server, Recorder()).get_json("/items") == {"items": [1, 2, 3]}
+
+
+def test_429_with_retry_after_waits_that_long(server: Simulator) -> None:
+    sleep = Recorder()
+    server.set_faults(retry_after=2)
+    server.inject("429")
+    assert transport(server, sleep).get_json("/items")["items"] == [1, 2, 3]
+    assert sleep.delays == [2.0]
+
+
+def test_429_without_retry_after_backs_off_exponentially(server: Simulator) -> None:
+    sleep = Recorder()
+    server.inject("429-no-retry-after", "429-no-retry-after", "500")
+    assert transport(server, sleep, backoff_base=0.5).get_json("/items")["items"] == [1, 2, 3]
+    assert sleep.delays == [0.5, 1.0, 2.0]
+
+
+def test_retries_are_bounded(server: Simulator) -> None:
+    sleep = Recorder()
+    server.inject(*["503"] * 5)
+    with pytest.raises(errors.ServerError):
+        transport(server, sleep, max_attempts=3).get_json("/items")
+    assert len(sleep.delays) == 2
+
+
+def test_a_retry_after_longer_than_a_run_can_wait_is_raised_not_slept(server: Simulator) -> None:
+    sleep = Recorder()
+    server.set_faults(retry_after=600)
+    server.inject("429")
+    with pytest.raises(errors.RateLimited) as raised:
+        transport(server, sleep).get_json("/items")
+    assert raised.value.retry_after == 600
+    assert sleep.delays == []
+
+
+def test_a_timeout_is_retried_then_classified(server: Simulator) -> None:
+    sleep = Recorder()
+    server.inject("timeout")
+    assert transport(server, sleep).get_json("/items")["items"] == [1, 2, 3]
+    server.inject("timeout", "timeout")
+    with pytest.raises(errors.VendorTimeout):
+        transport(server, sleep, max_attempts=2).get_json("/items")
+
+
+def test_garbage_is_reread_then_reported_as_malformed(server: Simulator) -> None:
+    server.inject("malformed")
+    assert transport(server, Recorder()).get_json("/items")["items"] == [1, 2, 3]
+    server.inject("html", "malformed")
+    with pytest.raises(errors.MalformedResponse):
+        transport(server, Recorder(), max_attempts=2).get_json("/items")
+
+
+def test_an_unreachable_vendor_is_a_connection_failure() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = Transport(VendorPolicy("acme", retry=RetryPolicy(max_attempts=1)), f"http://127.0.0.1:{port}")
+    with pytest.raises(errors.ConnectionFailed):
+        dead.get_json("/items")
+
+
+def test_a_vendor_echoing_the_key_does_not_leak_it(server: Simulator, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(errors.InvalidCredentials) as raised:
+        transport(server, Recorder()).get_json("/echo-key", params={"key": SECRET})
+    assert SECRET not in str(raised.value)
+    assert SECRET not in str(raised.value.to_dict())
+    assert SECRET not in capsys.readouterr().out

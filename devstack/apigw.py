@@ -67,7 +67,9 @@ class LocalHttpApi:
 
         self._server = ThreadingHTTPServer(self._address, RequestHandler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="local-http-api", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-http-api", daemon=True
+        ).start()
         self.base_url = f"http://{self._address[0]}:{self._server.server_port}"
         return self.base_url
 

@@ -30,6 +30,7 @@ class SimRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    client_ip: str = "127.0.0.1"
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -229,6 +230,7 @@ class Simulator:
                     query=parse_qs(parts.query, keep_blank_values=True),
                     headers={k: v for k, v in self.headers.items()},
                     body=body,
+                    client_ip=str(self.client_address[0]),
                 )
                 try:
                     response = simulator.dispatch(request)
@@ -257,7 +259,9 @@ class Simulator:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sim-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sim-{self.name}", daemon=True
+        )
         self._thread.start()
         self.base_url = f"http://{host}:{self._server.server_port}"
         return self.base_url

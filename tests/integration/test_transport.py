@@ -106,3 +106,15 @@ def test_a_vendor_echoing_the_key_does_not_leak_it(server: Simulator, capsys: py
     assert SECRET not in str(raised.value)
     assert SECRET not in str(raised.value.to_dict())
     assert SECRET not in capsys.readouterr().out
+
+
+def test_a_call_that_creates_something_is_not_repeated_after_a_timeout(server: Simulator) -> None:
+    sleep = Recorder()
+    server.route("POST", "/items", lambda request: json_response({"created": 1}))
+    server.inject("timeout")
+    with pytest.raises(errors.VendorTimeout):
+        transport(server, sleep).request_json("POST", "/items", json_body={"x": 1}, idempotent=False)
+    assert server.request_counts["/items"] == 1
+    server.inject("429")
+    _, body = transport(server, sleep).request_json("POST", "/items", json_body={"x": 1}, idempotent=False)
+    assert body == {"created": 1}

@@ -99,6 +99,9 @@ class Call:
     data: Any
     headers: Mapping[str, str] | None
     timeout: tuple[float, float] | None
+    #: False for calls that create something: after a timeout or a 5xx the vendor may have done
+    #: it already, so only refusals that certainly did nothing (429) are retried.
+    idempotent: bool = True
 
 
 class Transport:
@@ -149,9 +152,10 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         extra_limiters: Sequence[RateLimiter] = (),
         timeout: tuple[float, float] | None = None,
+        idempotent: bool = True,
     ) -> requests.Response:
         """Send a request, retrying transient failures; return a response that is not an error."""
-        call = Call(method, self.url(path), params, json_body, data, headers, timeout)
+        call = Call(method, self.url(path), params, json_body, data, headers, timeout, idempotent)
         response, _ = self._send(call, extra_limiters, expect_json=False)
         return response
 
@@ -166,9 +170,10 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         extra_limiters: Sequence[RateLimiter] = (),
         timeout: tuple[float, float] | None = None,
+        idempotent: bool = True,
     ) -> tuple[requests.Response, Any]:
         """Like `request`, and a body that is not JSON counts as a failed attempt (MalformedResponse)."""
-        call = Call(method, self.url(path), params, json_body, data, headers, timeout)
+        call = Call(method, self.url(path), params, json_body, data, headers, timeout, idempotent)
         return self._send(call, extra_limiters, expect_json=True)
 
     def _send(
@@ -189,7 +194,7 @@ class Transport:
                 if not isinstance(decoded, errors.MalformedResponse):
                     return outcome, decoded
                 outcome = decoded
-            if not self._retryable(outcome) or attempt >= retry.max_attempts:
+            if not self._retryable(outcome, call) or attempt >= retry.max_attempts:
                 raise outcome
             delay = self._delay(outcome, attempt)
             if delay is None:
@@ -230,7 +235,9 @@ class Transport:
             error = classify_http_status(self.vendor, response)
         return error if error is not None else response
 
-    def _retryable(self, error: errors.VendorError) -> bool:
+    def _retryable(self, error: errors.VendorError, call: Call) -> bool:
+        if not call.idempotent:
+            return isinstance(error, errors.RateLimited)
         if isinstance(error, errors.MalformedResponse):
             return self.policy.retry.retry_malformed
         return error.retryable

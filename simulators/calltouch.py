@@ -1,0 +1,691 @@
+"""Calltouch simulator: the plan-metrics import and the calls diary, written from the vendor docs.
+
+Sources: seed 004 (calltouch.ru/support/api-metod-importa-planovykh-metrik, quoted verbatim where the
+messages below come from) and calltouch-amocrm.md Part A (A1 auth, A2 limits, A3 plans, A4 calls diary,
+A7 errors, A8 checklist). Where they disagree, seed 004 wins.
+
+What it reproduces:
+- Two auth styles (A1): `Access-Token` + `SiteId` headers on `report-service/...`; the `clientApiId`
+  query parameter on `calls-service/RestAPI/{siteId}/...`. Unknown token → 401 with the seed's body
+  `{"message": "Access token не найден"}`; a token without rights to the site → 403 (A8).
+- `POST /report-service/RestAPI/api/plans-import/add` (seed 004): `dd-mm-yyyy` dates, 1..100 items,
+  one of source/medium/campaign/content/keyword required, metric type and name from the seed's lists
+  (free names for «Пользовательские» and «Цели», which must not clash with Calltouch metric names).
+  Errors use the seed's three shapes, messages verbatim: `apiError` (errorCode 1, unreadable JSON),
+  `validationError` with `violations[{fieldPath, message}]` (all rows checked, real row indexes in
+  `fieldPath` where the seed prints the placeholder `items[n]`), and `{"data": {"message": ...}}` for
+  a missing required field (the first one, named bare as in the seed: `"dateTo"`). Success:
+  `{"meta": [], "data": {"importLogId": N}}`.
+- `POST /report-service/RestAPI/api/plans-import/{id}/status` (seed 004 says POST; the brief said
+  GET, so `status_methods` is a knob): the sent items echoed with `status` = `in progress...` (sic,
+  with the dots), then `success` or `error`, advancing one step per poll.
+- `GET /calls-service/RestAPI/{siteId}/calls-diary/calls` (A4): without `page`/`limit` a bare array
+  for one day only; with them the envelope `{page, pageTotal, pageSize, recordsTotal, records}`,
+  `limit` ≤ 1000, ranges ≤ 90 days, dates `dd/mm/yyyy`. Rows are generated lazily per day and index
+  from the seed, so any page of any range costs only its own rows (`calls_per_day` is the scale knob),
+  and carry A8's nasty values: "Anonymous" callers, unpadded hours, null ids, booleans as strings.
+- 5 requests a second per client IP; the excess fails at once (seed 004). Per-project daily API-points
+  budget with a cost per endpoint, charged only for successful requests (seed 004, A2).
+
+Knobs ([GAP]/[UNCERTAIN] in the docs, all in `CalltouchKnobs`, defaults in brackets): the status and
+body of the rate-limit answer [429, with Retry-After] and of an exhausted points budget [429,
+Retry-After = seconds to the project's midnight]; the daily budget [50 000] and costs [add 10, status
+1, calls 1]; the HTTP status of plan-import errors [400] (the seed shows bodies only); the 403 body; the
+message for > 100 items and for a wrongly typed value (Symfony's Russian texts, which the seed's
+messages match); the metric-name lists (the seed's «Площадки» list may be cut after "CPC"); the
+import state machine (in-progress polls, error rate, scripted outcomes, per-row statuses); the calls
+diary's page cap, over-cap behaviour, range cap, total key (`recordsTotal` vs `recordsCount`) and
+nasty-value rate; the project's UTC offset [+3]. Whether one token serves both auth styles is
+[UNCERTAIN] (A1): pass `legacy_tokens` to make the `clientApiId` tokens differ.
+
+The client IP is read from `X-Forwarded-For` (first hop), else every caller counts as one IP: the
+base `SimRequest` does not carry the peer address.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from simulators.base import FaultKnobs, SimRequest, SimResponse, Simulator, SlidingWindowLimit, json_response
+
+DEMO_TOKEN = "ct-demo-access-token"
+DEMO_SITE_ID = "52011"
+
+PLANS_PREFIX = "/report-service/RestAPI/api/plans-import"
+CALLS_DIARY_PATH = r"/calls-service/RestAPI/(?P<site_id>[^/]+)/calls-diary/calls"
+
+STATUS_SUCCESS = "success"
+STATUS_IN_PROGRESS = "in progress..."
+STATUS_ERROR = "error"
+
+# Seed 004, verbatim.
+MSG_TOKEN_NOT_FOUND = "Access token не найден"
+MSG_JSON_SYNTAX = "Синтаксическая ошибка JSON в запросе или запрос пустой"
+MSG_SLICE_REQUIRED = "Должно быть заполнено одно или несколько из полей: source, medium, campaign, content, keyword"
+MSG_BLANK = "Значение не должно быть пустым."
+MSG_NOT_ALLOWED = "Значение не совпадает с одним из допустимых."
+MSG_TOO_FEW_ITEMS = "Эта коллекция должна содержать 1 элемент или больше."
+MSG_BAD_DATE = "Значение не является правильной датой."
+MSG_DATE_ORDER = "Значение dateFrom должно быть меньше или равно dateTo"
+MSG_MISSING_FIELD = 'В запросе не указано обязательное поле "{field}"'
+MSG_CUSTOM_NOT_UNIQUE = "Название пользовательского столбца не уникально, импорт невозможен."
+
+SLICE_FIELDS = ("source", "medium", "campaign", "content", "keyword")
+ITEM_REQUIRED = ("dateFrom", "dateTo", "metric")
+METRIC_REQUIRED = ("type", "name", "value")
+
+#: Seed 004's lists; None marks the types whose names are the project's own columns and goals.
+METRIC_NAMES: dict[str, frozenset[str] | None] = {
+    "Лиды": frozenset(
+        {
+            "Все лиды",
+            "Уникальные лиды",
+            "Неудачные лиды",
+            "Целевые лиды",
+            "Уникально-целевые лиды",
+            "Все звонки",
+            "Уникальные звонки",
+            "Повторные звонки",
+            "Целевые звонки",
+            "Уникально-целевые звонки",
+            "Неудачные звонки",
+            "Спам-звонки",
+            "Все обратные звонки",
+            "Уникальные обратные звонки",
+            "Целевые обратные звонки",
+            "Уникально-целевые обратные звонки",
+            "Неудачные обратные звонки",
+            "Спам-обратные звонки",
+            "Все заявки",
+            "Уникальные заявки",
+            "Повторные заявки",
+            "Неудачные заявки",
+            "Целевые заявки",
+            "Уникально-целевые заявки",
+        }
+    ),
+    "Поведение": frozenset({"Сессии", "Отказы"}),
+    "Сделки и ROI": frozenset({"Всего сделок", "Средний чек", "Выручка"}),
+    "Электронная торговля": frozenset(
+        {
+            "Просмотры товаров",
+            "Добавлен в корзину",
+            "Выручка по добавленным в корзину",
+            "Маржа по добавленным в корзину",
+            "Удалён из корзины",
+            "Выручка по удалённым из корзины",
+            "Маржа по удалённым из корзины",
+            "Товаров в корзине",
+            "Выручка по корзине",
+            "Маржа по корзине",
+            "Заказ оформлен",
+            "Количество заказанных товаров",
+            "Выручка по заказам",
+            "Маржа по заказам",
+            "Оплата",
+            "Количество оплаченных товаров",
+            "Выручка по оплатам",
+            "Маржа по оплатам",
+        }
+    ),
+    "Площадки": frozenset({"Бюджет", "Показы", "Клики", "CPC"}),
+    "Пользовательские": None,
+    "Цели": None,
+}
+
+
+@dataclass
+class CalltouchKnobs:
+    """Every behaviour the docs leave open ([GAP]/[UNCERTAIN]); defaults are the likeliest reading."""
+
+    # --- rate limit (seed 004: 5 a second per IP, the rest fail; status and body [GAP]) ----------
+    requests_per_second: int | None = 5
+    rate_limit_status: int = 429
+    rate_limit_body: Any = field(default_factory=lambda: {"message": "Превышен лимит запросов к API"})
+    rate_limit_retry_after: bool = True
+    # --- API points (seed 004/A2: daily, per project, charged on success; the rest [GAP]) -------
+    daily_points: int | None = 50_000
+    points_cost: dict[str, int] = field(default_factory=lambda: {"plans_add": 10, "plans_status": 1, "calls_diary": 1})
+    points_exhausted_status: int = 429
+    points_exhausted_body: Any = field(default_factory=lambda: {"message": "Суточный лимит баллов API исчерпан"})
+    #: Send Retry-After = seconds to the project's next midnight, when the budget refills.
+    points_retry_after: bool = True
+    #: The project's time zone, for the points day and the calls' local `date` strings [GAP].
+    utc_offset_hours: int = 3
+    # --- auth -----------------------------------------------------------------------------------
+    forbidden_status: int = 403
+    forbidden_body: Any = field(default_factory=lambda: {"message": "Нет доступа к личному кабинету"})
+    # --- plans import ---------------------------------------------------------------------------
+    #: HTTP status of the three plan-import error bodies (the seed shows only the bodies).
+    plans_error_status: int = 400
+    max_items: int = 100
+    #: Symfony's Russian Count message; "элементов" is the right plural for 100.
+    too_many_items_message: str = "Эта коллекция должна содержать {limit} элементов или меньше."
+    #: Symfony's Russian Type message, for a value of the wrong JSON type.
+    wrong_type_message: str = "Тип значения должен быть {type}."
+    metric_names: dict[str, frozenset[str] | None] = field(default_factory=lambda: dict(METRIC_NAMES))
+    #: Custom column / goal names the project holds twice (→ the seed's "не уникально" violation).
+    non_unique_custom_names: frozenset[str] = frozenset()
+    status_methods: tuple[str, ...] = ("POST",)
+    #: Polls answered "in progress..." before an import shows its final status.
+    import_progress_polls: int = 1
+    import_error_rate: float = 0.0
+    #: Final statuses ("success"/"error") for the next imports, in order; overrides the rate.
+    import_outcomes: list[str] = field(default_factory=list)
+    #: Also put a `status` on every echoed row (one reading of seed 004's status description).
+    per_item_status: bool = False
+    import_not_found_status: int = 404
+    # --- calls diary (A4) -----------------------------------------------------------------------
+    #: Scale: average calls a day per site (each day varies ±50%, deterministically).
+    calls_per_day: int = 40
+    max_page_size: int = 1000
+    #: "reject" (400) or "clamp" a `limit` above `max_page_size`.
+    page_size_over_max: str = "reject"
+    max_range_days: int = 90
+    total_key: str = "recordsTotal"
+    #: "9:05:07" instead of "09:05:07" in `date` (A4 [UNCERTAIN]).
+    unpadded_hours: bool = True
+    #: Share of rows with an "Anonymous" caller, a string boolean or a null id (A8 point 7).
+    nasty_rate: float = 0.05
+    calls_error_status: int = 400
+
+
+@dataclass
+class PlanImport:
+    site_id: str
+    items: list[Any]
+    final_status: str
+    failed_rows: frozenset[int]
+    polls: int = 0
+
+
+class _RequestUnreadable(Exception):
+    """The body cannot be mapped onto the request model (seed 004 error 2)."""
+
+
+class _MissingField(Exception):
+    """A required field is absent (seed 004 error 5)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class CalltouchSimulator(Simulator):
+    name = "calltouch"
+
+    def __init__(
+        self,
+        *,
+        seed: int = 42,
+        faults: FaultKnobs | None = None,
+        knobs: CalltouchKnobs | None = None,
+        tokens: Mapping[str, Iterable[str]] | None = None,
+        legacy_tokens: Mapping[str, Iterable[str]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(seed=seed, faults=faults)
+        self.knobs = knobs or CalltouchKnobs()
+        self.tokens = _site_sets(tokens if tokens is not None else {DEMO_TOKEN: [DEMO_SITE_ID]})
+        self.legacy_tokens = _site_sets(legacy_tokens) if legacy_tokens is not None else self.tokens
+        self._clock = clock
+        self._ip_limit = (
+            SlidingWindowLimit(self.knobs.requests_per_second, 1.0) if self.knobs.requests_per_second else None
+        )
+        self._state_lock = threading.Lock()
+        self._points_spent: Counter[tuple[str, int]] = Counter()
+        self._imports: dict[int, PlanImport] = {}
+        self._next_import_id = random.Random(seed).randint(1000, 9000)
+        self._outcomes: deque[str] = deque(self.knobs.import_outcomes)
+        self.rate_limited = 0
+        self.route("POST", f"{PLANS_PREFIX}/add", self._plans_add)
+        for method in self.knobs.status_methods:
+            self.route(method, rf"{PLANS_PREFIX}/(?P<import_id>[^/]+)/status", self._plans_status)
+        self.route("GET", CALLS_DIARY_PATH, self._calls_diary)
+
+    def demo_credentials(self) -> str:
+        return f"Access-Token / clientApiId {DEMO_TOKEN}, SiteId {DEMO_SITE_ID}"
+
+    # --- the gate every vendor call passes: rate limit, auth, points ---------------------------
+    def _plans_add(self, request: SimRequest) -> SimResponse:
+        site_id = self._header_site(request)
+        return self._gated(
+            request,
+            "plans_add",
+            site_id,
+            token=request.header("Access-Token"),
+            tokens=self.tokens,
+            serve=lambda: self._serve_plans_add(request, site_id),
+        )
+
+    def _plans_status(self, request: SimRequest, import_id: str) -> SimResponse:
+        site_id = self._header_site(request)
+        return self._gated(
+            request,
+            "plans_status",
+            site_id,
+            token=request.header("Access-Token"),
+            tokens=self.tokens,
+            serve=lambda: self._serve_plans_status(site_id, import_id),
+        )
+
+    def _calls_diary(self, request: SimRequest, site_id: str) -> SimResponse:
+        return self._gated(
+            request,
+            "calls_diary",
+            site_id,
+            token=request.arg("clientApiId"),
+            tokens=self.legacy_tokens,
+            serve=lambda: self._serve_calls_diary(request, site_id),
+        )
+
+    @staticmethod
+    def _header_site(request: SimRequest) -> str:
+        return (request.header("SiteId") or "").strip()
+
+    def _gated(
+        self,
+        request: SimRequest,
+        endpoint: str,
+        site_id: str,
+        *,
+        token: str | None,
+        tokens: Mapping[str, frozenset[str]],
+        serve: Callable[[], SimResponse],
+    ) -> SimResponse:
+        refusal = (
+            self._rate_limit(request) or self._auth(token, site_id, tokens) or self._points_check(site_id, endpoint)
+        )
+        if refusal is not None:
+            return refusal
+        response = serve()
+        if response.status < 300:
+            self._charge(site_id, endpoint)
+        return response
+
+    def _rate_limit(self, request: SimRequest) -> SimResponse | None:
+        if self._ip_limit is None:
+            return None
+        client_ip = (request.header("X-Forwarded-For") or "local").split(",")[0].strip()
+        wait = self._ip_limit.hit(client_ip)
+        if wait is None:
+            return None
+        with self._state_lock:
+            self.rate_limited += 1
+        headers = {"Retry-After": str(max(1, math.ceil(wait)))} if self.knobs.rate_limit_retry_after else {}
+        return json_response(self.knobs.rate_limit_body, self.knobs.rate_limit_status, **headers)
+
+    def _auth(self, token: str | None, site_id: str, tokens: Mapping[str, frozenset[str]]) -> SimResponse | None:
+        sites = tokens.get(token or "")
+        if sites is None:
+            return json_response({"message": MSG_TOKEN_NOT_FOUND}, status=401)
+        if site_id not in sites:
+            return json_response(self.knobs.forbidden_body, status=self.knobs.forbidden_status)
+        return None
+
+    # --- API points ------------------------------------------------------------------------------
+    def _local_day(self) -> int:
+        return int((self._clock() + self.knobs.utc_offset_hours * 3600) // 86400)
+
+    def points_left(self, site_id: str) -> int | None:
+        """Today's remaining budget of a site (None: no budget is enforced)."""
+        if self.knobs.daily_points is None:
+            return None
+        with self._state_lock:
+            return self.knobs.daily_points - self._points_spent[(site_id, self._local_day())]
+
+    def _points_check(self, site_id: str, endpoint: str) -> SimResponse | None:
+        left = self.points_left(site_id)
+        if left is None or left >= self.knobs.points_cost.get(endpoint, 0):
+            return None
+        headers = {}
+        if self.knobs.points_retry_after:
+            local_now = self._clock() + self.knobs.utc_offset_hours * 3600
+            headers["Retry-After"] = str(max(1, math.ceil(86400 - local_now % 86400)))
+        return json_response(self.knobs.points_exhausted_body, self.knobs.points_exhausted_status, **headers)
+
+    def _charge(self, site_id: str, endpoint: str) -> None:
+        with self._state_lock:
+            self._points_spent[(site_id, self._local_day())] += self.knobs.points_cost.get(endpoint, 0)
+
+    # --- faults dressed as Calltouch's own 429 ----------------------------------------------------
+    def fault_response(self, kind: str, request: SimRequest) -> SimResponse:
+        response = super().fault_response(kind, request)
+        if kind in ("429", "429-no-retry-after"):
+            response.status = self.knobs.rate_limit_status
+            response.body = self.knobs.rate_limit_body
+        return response
+
+    # --- plans import ------------------------------------------------------------------------------
+    def _plans_error(self, data: dict[str, Any]) -> SimResponse:
+        return json_response({"meta": [], "data": data}, status=self.knobs.plans_error_status)
+
+    def _serve_plans_add(self, request: SimRequest, site_id: str) -> SimResponse:
+        try:
+            items = _plan_items(request.body)
+        except _RequestUnreadable:
+            return self._plans_error(_api_error(1, MSG_JSON_SYNTAX))
+        except _MissingField as missing:
+            return self._plans_error({"message": MSG_MISSING_FIELD.format(field=missing.name)})
+        violations = self._violations(items)
+        if violations:
+            return self._plans_error(_validation_error(violations))
+        import_id = self._store_import(site_id, items)
+        return json_response({"meta": [], "data": {"importLogId": import_id}})
+
+    def _violations(self, items: list[dict[str, Any]]) -> list[dict[str, str]]:
+        found = []
+        if not items:
+            found.append(_violation("items", MSG_TOO_FEW_ITEMS))
+        if len(items) > self.knobs.max_items:
+            found.append(_violation("items", self.knobs.too_many_items_message.format(limit=self.knobs.max_items)))
+        for index, item in enumerate(items):
+            found.extend(self._item_violations(f"items[{index}]", item))
+        return found
+
+    def _item_violations(self, path: str, item: dict[str, Any]) -> list[dict[str, str]]:
+        found = []
+        if not any(isinstance(item.get(name), str) and item[name].strip() for name in SLICE_FIELDS):
+            found.append(_violation(f"{path}.source", MSG_SLICE_REQUIRED))
+        date_from, date_to = _plan_date(item["dateFrom"]), _plan_date(item["dateTo"])
+        if date_from is None:
+            found.append(_violation(f"{path}.dateFrom", MSG_BAD_DATE))
+        if date_to is None:
+            found.append(_violation(f"{path}.dateTo", MSG_BAD_DATE))
+        if date_from is not None and date_to is not None and date_from > date_to:
+            found.append(_violation(f"{path}.dateFrom", MSG_DATE_ORDER))
+        found.extend(self._metric_violations(f"{path}.metric", item["metric"]))
+        return found
+
+    def _metric_violations(self, path: str, metric: dict[str, Any]) -> list[dict[str, str]]:
+        found = []
+        metric_type, name, value = metric["type"], metric["name"], metric["value"]
+        type_problem = self._string_problem(metric_type)
+        if type_problem is None and metric_type not in self.knobs.metric_names:
+            type_problem = MSG_NOT_ALLOWED
+        if type_problem is not None:
+            found.append(_violation(f"{path}.type", type_problem))
+        name_problem = self._string_problem(name)
+        if name_problem is None and type_problem is None:
+            name_problem = self._name_problem(metric_type, name)
+        if name_problem is not None:
+            found.append(_violation(f"{path}.name", name_problem))
+        if not isinstance(value, int) or isinstance(value, bool):
+            found.append(_violation(f"{path}.value", self.knobs.wrong_type_message.format(type="integer")))
+        return found
+
+    def _string_problem(self, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return self.knobs.wrong_type_message.format(type="string")
+        return MSG_BLANK if not value.strip() else None
+
+    def _name_problem(self, metric_type: str, name: str) -> str | None:
+        allowed = self.knobs.metric_names[metric_type]
+        if allowed is not None:
+            return None if name in allowed else MSG_NOT_ALLOWED
+        # Seed 004: custom columns and goals must not share a name with a Calltouch metric.
+        calltouch_names = set().union(*(names for names in self.knobs.metric_names.values() if names))
+        if name in calltouch_names or name in self.knobs.non_unique_custom_names:
+            return MSG_CUSTOM_NOT_UNIQUE
+        return None
+
+    def _store_import(self, site_id: str, items: list[dict[str, Any]]) -> int:
+        with self._state_lock:
+            import_id = self._next_import_id
+            self._next_import_id += 1
+            rng = random.Random(f"{self.seed}:import:{import_id}")
+            if self._outcomes:
+                final = self._outcomes.popleft()
+            else:
+                final = STATUS_ERROR if rng.random() < self.knobs.import_error_rate else STATUS_SUCCESS
+            failed: frozenset[int] = frozenset()
+            if final == STATUS_ERROR:
+                failed = frozenset(rng.sample(range(len(items)), k=rng.randint(1, len(items))))
+            self._imports[import_id] = PlanImport(site_id, items, final, failed)
+        return import_id
+
+    def _serve_plans_status(self, site_id: str, import_id: str) -> SimResponse:
+        with self._state_lock:
+            found = self._imports.get(int(import_id)) if import_id.isdigit() else None
+            if found is None or found.site_id != site_id:
+                return json_response(
+                    {"meta": [], "data": {"message": f"Лог импорта {import_id} не найден"}},
+                    status=self.knobs.import_not_found_status,
+                )
+            found.polls += 1
+            status = STATUS_IN_PROGRESS if found.polls <= self.knobs.import_progress_polls else found.final_status
+        return json_response({"meta": [], "data": {"status": status, "items": self._echoed_items(found, status)}})
+
+    def _echoed_items(self, found: PlanImport, status: str) -> list[Any]:
+        if not self.knobs.per_item_status:
+            return found.items
+
+        def row_status(index: int) -> str:
+            if status != STATUS_ERROR:
+                return status
+            return STATUS_ERROR if index in found.failed_rows else STATUS_SUCCESS
+
+        return [{**item, "status": row_status(index)} for index, item in enumerate(found.items)]
+
+    # --- calls diary -----------------------------------------------------------------------------
+    def _calls_error(self, message: str) -> SimResponse:
+        return json_response({"message": message}, status=self.knobs.calls_error_status)
+
+    def _serve_calls_diary(self, request: SimRequest, site_id: str) -> SimResponse:
+        date_from, date_to = _diary_date(request.arg("dateFrom")), _diary_date(request.arg("dateTo"))
+        if date_from is None or date_to is None:
+            return self._calls_error("Параметры dateFrom и dateTo обязательны, формат dd/mm/yyyy")
+        if date_from > date_to:
+            return self._calls_error("dateFrom не может быть позже dateTo")
+        if (date_to - date_from).days + 1 > self.knobs.max_range_days:
+            return self._calls_error(f"Максимальный период выгрузки — {self.knobs.max_range_days} дней")
+        paged = request.arg("page") is not None or request.arg("limit") is not None
+        if not paged:
+            if date_from != date_to:
+                return self._calls_error("Без параметров page и limit выгрузка возможна только за один день")
+            return json_response(self._calls_slice(site_id, [date_from], 0, None, _flags(request)))
+        return self._calls_page(request, site_id, date_from, date_to)
+
+    def _calls_page(self, request: SimRequest, site_id: str, date_from: date, date_to: date) -> SimResponse:
+        page, limit = _positive_int(request.arg("page", "1")), _positive_int(request.arg("limit", "1000"))
+        if page is None or limit is None:
+            return self._calls_error("Параметры page и limit должны быть положительными целыми числами")
+        if limit > self.knobs.max_page_size:
+            if self.knobs.page_size_over_max == "reject":
+                return self._calls_error(f"Параметр limit не может быть больше {self.knobs.max_page_size}")
+            limit = self.knobs.max_page_size
+        days = [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
+        total = sum(self._day_count(site_id, day) for day in days)
+        records = self._calls_slice(site_id, days, (page - 1) * limit, limit, _flags(request))
+        envelope = {"page": page, "pageTotal": math.ceil(total / limit), "pageSize": limit}
+        return json_response({**envelope, self.knobs.total_key: total, "records": records})
+
+    def _day_count(self, site_id: str, day: date) -> int:
+        scale = self.knobs.calls_per_day
+        return random.Random(f"{self.seed}:{site_id}:{day.isoformat()}:count").randint(scale // 2, scale * 3 // 2)
+
+    def _calls_slice(
+        self, site_id: str, days: list[date], skip: int, limit: int | None, flags: set[str]
+    ) -> list[dict[str, Any]]:
+        """Rows skip..skip+limit of the days in order, generating only those rows."""
+        rows: list[dict[str, Any]] = []
+        for day in days:
+            count = self._day_count(site_id, day)
+            if skip >= count:
+                skip -= count
+                continue
+            for index in range(skip, count):
+                if limit is not None and len(rows) >= limit:
+                    return rows
+                rows.append(self._call(site_id, day, index, count, flags))
+            skip = 0
+        return rows
+
+    def _call(self, site_id: str, day: date, index: int, count: int, flags: set[str]) -> dict[str, Any]:
+        rng = random.Random(f"{self.seed}:{site_id}:{day.isoformat()}:{index}")
+        moment = datetime(day.year, day.month, day.day) + timedelta(seconds=int((index + rng.random()) * 86400 / count))
+        return _CallFactory(rng, self.knobs).call(site_id, day, index, moment, flags)
+
+
+class _CallFactory:
+    """One calls-diary row (A4 field names), with A8's nasty values at `nasty_rate`."""
+
+    SLICES = (
+        ("yandex", "cpc", "sofas_msk"),
+        ("google", "cpc", "brand"),
+        ("(direct)", "(none)", "(not set)"),
+        ("yandex", "organic", "(not set)"),
+        ("vk", "social", "retarget"),
+    )
+    CITIES = ("Москва", "Санкт-Петербург", "Казань", "Новосибирск", "Екатеринбург")
+    KEYWORDS = ("купить диван", "диван недорого", "угловой диван", "", "(not provided)")
+    PHASES = ("callconnected", "calldisconnected", "callbackcallconnected")
+
+    def __init__(self, rng: random.Random, knobs: CalltouchKnobs) -> None:
+        self.rng = rng
+        self.knobs = knobs
+
+    def nasty(self) -> bool:
+        return self.rng.random() < self.knobs.nasty_rate
+
+    def flag(self, value: bool) -> bool | str:
+        return ("true" if value else "false") if self.nasty() else value
+
+    def call(self, site_id: str, day: date, index: int, moment: datetime, flags: set[str]) -> dict[str, Any]:
+        rng = self.rng
+        source, medium, campaign = rng.choice(self.SLICES)
+        duration = rng.randint(0, 600)
+        successful = duration > 0
+        unique = rng.random() < 0.7
+        target = successful and rng.random() < 0.6
+        hour = str(moment.hour) if self.knobs.unpadded_hours else f"{moment.hour:02d}"
+        utc = moment.replace(tzinfo=UTC) - timedelta(hours=self.knobs.utc_offset_hours)
+        row: dict[str, Any] = {
+            "callId": day.toordinal() * 1_000_000 + index,
+            "date": f"{moment:%d/%m/%Y} {hour}:{moment:%M:%S}",
+            "timestamp": int(utc.timestamp()),
+            "callerNumber": "Anonymous" if self.nasty() else f"7916{rng.randint(0, 9_999_999):07d}",
+            "phoneNumber": "74951234567",
+            "redirectNumber": "74957654321",
+            "duration": duration,
+            "waitingConnect": rng.randint(0, 30),
+            "successful": self.flag(successful),
+            "uniqueCall": self.flag(unique),
+            "targetCall": self.flag(target),
+            "uniqTargetCall": self.flag(unique and target),
+            "callbackCall": self.flag(rng.random() < 0.1),
+            "callphase": rng.choice(self.PHASES),
+            "source": source,
+            "medium": medium,
+            "keyword": rng.choice(self.KEYWORDS),
+            "utmSource": source,
+            "utmMedium": medium,
+            "utmCampaign": campaign,
+            "utmContent": f"ad{rng.randint(1, 9)}",
+            "utmTerm": None if self.nasty() else "диван",
+            "url": f"https://example.ru/?utm_source={source}",
+            "callUrl": "https://example.ru/catalog",
+            "ref": "https://yandex.ru/" if source == "yandex" else "",
+            "hostname": "example.ru",
+            "city": rng.choice(self.CITIES),
+            "sessionId": rng.randint(10**8, 10**9),
+            "ctCallerId": str(rng.randint(10**9, 10**10)),
+            "clientId": None if self.nasty() else f"{rng.randint(10**8, 10**9)}.{rng.randint(10**8, 10**9)}",
+            "yaClientId": None if self.nasty() else str(rng.randint(10**15, 10**16)),
+            "sipCallId": f"{rng.getrandbits(64):016x}",
+            "attribution": 1,
+            "manager": None if rng.random() < 0.5 else "Анна Петрова",
+            "siteId": int(site_id) if site_id.isdigit() else site_id,
+        }
+        if "withCallTags" in flags:
+            row["callTags"] = [{"category": "Целевой", "type": "MANUAL", "names": ["Продажа"]}] if target else []
+        if "withComments" in flags:
+            row["comments"] = []
+        if "withOrders" in flags:
+            row["orders"] = []
+        return row
+
+
+def _site_sets(tokens: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+    return {token: frozenset(str(site) for site in sites) for token, sites in tokens.items()}
+
+
+def _flags(request: SimRequest) -> set[str]:
+    return {name for name in ("withCallTags", "withComments", "withOrders") if request.arg(name) == "true"}
+
+
+def _plan_items(body: bytes) -> list[dict[str, Any]]:
+    """The request's items, as the vendor's deserializer sees them: unreadable or missing fields raise."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _RequestUnreadable from exc
+    if not isinstance(payload, dict):
+        raise _RequestUnreadable
+    items = _required(payload, "items")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise _RequestUnreadable
+    for item in items:
+        for name in ITEM_REQUIRED:
+            _required(item, name)
+        if not isinstance(item["metric"], dict):
+            raise _RequestUnreadable
+        for name in METRIC_REQUIRED:
+            _required(item["metric"], name)
+    return items
+
+
+def _required(container: dict[str, Any], name: str) -> Any:
+    value = container.get(name)
+    if value is None:
+        raise _MissingField(name)
+    return value
+
+
+def _api_error(code: int, message: str) -> dict[str, Any]:
+    return {
+        "type": "apiError",
+        "apiErrorData": {"errorCode": code, "errorMessage": message, "errorDescription": None},
+        "validationErrorData": None,
+    }
+
+
+def _validation_error(violations: list[dict[str, str]]) -> dict[str, Any]:
+    return {"type": "validationError", "apiErrorData": None, "validationErrorData": {"violations": violations}}
+
+
+def _violation(field_path: str, message: str) -> dict[str, str]:
+    return {"fieldPath": field_path, "message": message}
+
+
+def _strict_date(value: Any, pattern: str, layout: str) -> date | None:
+    if not isinstance(value, str) or not re.fullmatch(pattern, value):
+        return None
+    try:
+        return datetime.strptime(value, layout).date()
+    except ValueError:
+        return None
+
+
+def _plan_date(value: Any) -> date | None:
+    return _strict_date(value, r"\d{2}-\d{2}-\d{4}", "%d-%m-%Y")
+
+
+def _diary_date(value: Any) -> date | None:
+    return _strict_date(value, r"\d{2}/\d{2}/\d{4}", "%d/%m/%Y")
+
+
+def _positive_int(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or int(value) < 1:
+        return None
+    return int(value)

@@ -9,6 +9,7 @@ that reads a response and returns the error it means (Roistat, say, reports erro
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import json
 import random
@@ -23,6 +24,9 @@ from leadhub.observability import logger
 from leadhub.redaction import redact, redact_url, register_secrets
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter, fingerprint, shared_limiter
+
+#: The default meaning of an empty body: the answer is malformed.
+MALFORMED: Any = object()
 
 Classifier = Callable[[requests.Response], "errors.VendorError | None"]
 
@@ -116,7 +120,10 @@ class Transport:
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        empty_body: Any = MALFORMED,
     ) -> None:
+        """`empty_body`: what a successful answer with no body means for this vendor (Ringostat's
+        "no calls", amoCRM's 204); by default an empty body is malformed."""
         self.policy = policy
         self.vendor = policy.vendor
         self.base_url = base_url.rstrip("/")
@@ -131,6 +138,7 @@ class Transport:
         )
         self._sleep = sleep
         self._jitter = jitter
+        self._empty_body = empty_body
 
     def limiter_for(self, scope: str, rates: Sequence[Rate]) -> RateLimiter:
         """An extra limit that applies to some calls only (e.g. one method of the API)."""
@@ -259,6 +267,8 @@ class Transport:
 
     def _decode(self, response: requests.Response) -> Any:
         """The JSON body, or a MalformedResponse naming what came instead."""
+        if self._empty_body is not MALFORMED and not response.content.strip():
+            return copy.deepcopy(self._empty_body)
         try:
             return response.json()
         except (ValueError, json.JSONDecodeError):

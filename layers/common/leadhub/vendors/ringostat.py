@@ -1,0 +1,334 @@
+"""Ringostat call-log client (`GET /calls/list`), after roistat-ringostat.md Part B.
+
+Quirks handled here, with the document's sections:
+- B1, D3: the key travels in the `Auth-key` header only; with the key also in the query the gateway
+  answers 400 HTML. The key identifies one project, so no project id is sent.
+- B2.1, B5.2-3, D1: no paging and at most 6500 rows an answer. A window whose answer reaches the
+  cap (or that the API refuses for being over it) is halved until each half is under the cap.
+- B5.4, D5: `from`/`to` are naive wall-clock times, read by the API in the project's time zone
+  [UNCERTAIN], so the zone is a setting (`project_tz`). The window is half-open: rows are kept by
+  their `calldate` (which carries an offset), so whether the API treats `to` as inclusive does not
+  matter, and an hour that DST makes ambiguous is widened rather than guessed. Rows are
+  de-duplicated by `uniqueid`; `uniqueid` and `calldate` are always requested for that reason.
+- B2.5, B5.5, D2: an install that rejects a field answers `400 incorrect field: <name>` or a 200
+  text/HTML page. The client then retries once with the fallback field list, logs the fields it
+  dropped, and keeps the fallback list for its lifetime.
+- B2.3: the answer is a bare JSON array; an empty body means no calls.
+- B1 [UNCERTAIN], seed 001: no documented endpoint lists a key's projects and the API gives project
+  numbers, never names. `discover_projects` reads the number from the `call_card` URL of a recent
+  call (`?project_id=<n>`, B2.2), or from a configurable endpoint if one is known.
+Rows are returned raw, as Ringostat sent them (numbers may be ints or numeric strings, B2.2).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
+from pydantic import BaseModel, ConfigDict
+
+from leadhub.observability import logger
+from leadhub.vendors import errors
+from leadhub.vendors.transport import Transport, VendorPolicy
+
+VENDOR = "ringostat"
+BASE_URL = "https://api.ringostat.net"
+CALLS_PATH = "/calls/list"
+ROW_CAP = 6500
+WINDOW_FORMAT = "%Y-%m-%d %H:%M:%S"
+CALLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+#: Needed by the client itself: the dedupe key and the record timestamp that bounds a window.
+REQUIRED_FIELDS = ("uniqueid", "calldate")
+
+#: The documented 33 fields (B2.2) plus the newer ones working clients ask for.
+DEFAULT_FIELDS: tuple[str, ...] = (
+    "uniqueid", "calldate", "caller", "dst", "pool_name", "disposition", "category_mark", "duration",
+    "call_type", "waittime", "billsec", "connected_with", "call_counter", "proper_flag", "repeated_flag",
+    "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "category_number",
+    "employee_number", "employee_mark", "client_id", "remote_ip", "refferrer", "landing", "recording",
+    "call_card", "additional_number", "has_recording", "scheme_name", "duration_ms",
+    "recording_wav", "department", "caller_number", "employee_fio", "missing_reason",
+)  # fmt: skip
+#: What lead analytics cannot do without; all in the oldest documented field list.
+MINIMAL_FIELDS: tuple[str, ...] = (
+    "uniqueid", "calldate", "caller", "dst", "pool_name", "disposition", "call_type", "duration",
+    "billsec", "call_counter", "proper_flag", "repeated_flag", "utm_source", "utm_medium", "utm_campaign",
+    "utm_content", "utm_term", "recording",
+)  # fmt: skip
+
+_FIELD_REJECTED = re.compile(r"(?i)\b(?:incorrect|unknown|bad|invalid|unsupported)\s+fields?\b[\s:=\"']*([\w, ]*)")
+_CAP_EXCEEDED = re.compile(r"(?i)more than \d+ calls|более \d+ звонк")
+_NAME_NOTE = "Ringostat's API gives project numbers only, not names: check that this is the project you mean."
+
+
+class FieldRejected(errors.RequestRejected):
+    """The install does not accept a requested field (B2.5)."""
+
+    def __init__(self, message: str, *, status: int, fields: Sequence[str]) -> None:
+        self.fields = tuple(fields)
+        super().__init__(VENDOR, message, status=status, code="incorrect_field")
+
+
+class CapExceeded(errors.RequestRejected):
+    """The API refused a window holding more calls than one answer may carry (B2.1)."""
+
+
+class RingostatAccount(BaseModel):
+    """A project a key opens. The API never gives its name (seed 001)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The project number (the `project_id` of Ringostat's URLs).
+    id: int
+    name: str | None = None
+    name_available: bool = False
+    note: str = _NAME_NOTE
+    source: Literal["call_card", "projects_endpoint"]
+
+
+def classify(response: requests.Response) -> errors.VendorError | None:
+    """Ringostat's quirks on top of the HTTP-status mapping (B2.1, B2.5)."""
+    if response.status_code not in (200, 400):
+        return None
+    body = response.text[:500]
+    if response.status_code == 200 and body.lstrip()[:1] in ("", "[", "{"):
+        return None  # JSON, or an attempt at it: the transport decodes it
+    rejected = _FIELD_REJECTED.search(body)
+    if rejected:
+        names = [name for name in re.split(r"[\s,]+", rejected.group(1)) if name]
+        return FieldRejected(f"field rejected: {body[:200]}", status=response.status_code, fields=names)
+    if response.status_code == 400 and _CAP_EXCEEDED.search(body):
+        return CapExceeded(VENDOR, f"too many calls in one window: {body[:200]}", status=400, code="row_cap")
+    return None
+
+
+class RingostatClient:
+    def __init__(
+        self,
+        auth_key: str,
+        *,
+        base_url: str = BASE_URL,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        policy: VendorPolicy | None = None,
+        project_tz: str | tzinfo = "Europe/Kyiv",
+        fields: Sequence[str] = DEFAULT_FIELDS,
+        fallback_fields: Sequence[str] = MINIMAL_FIELDS,
+        cap: int = ROW_CAP,
+        projects_path: str | None = None,
+        discovery_lookback: timedelta = timedelta(days=30),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """`project_tz`: the zone the API reads `from`/`to` in (the project's, B5.4 [UNCERTAIN]).
+        `projects_path`: an endpoint listing the key's project numbers, if the install has one.
+        `clock`: "now" for `check` and `discover_projects`."""
+        self._auth_key = auth_key
+        # An empty 200 body means "no calls" (B2.3), not a malformed answer.
+        self._transport = Transport(
+            policy or VendorPolicy(vendor=VENDOR),
+            base_url,
+            credentials=[auth_key],
+            classify=classify,
+            session=session,
+            sleep=sleep,
+            empty_body=[],
+        )
+        self._tz = ZoneInfo(project_tz) if isinstance(project_tz, str) else project_tz
+        self._fields = _with_required(fields)
+        self._fallback_fields = _with_required(fallback_fields)
+        self._cap = cap
+        self._projects_path = projects_path
+        self._discovery_lookback = discovery_lookback
+        self._clock = clock
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field list in use: the configured one, or the fallback once the install refused it."""
+        return self._fields
+
+    # --- calls ---------------------------------------------------------------------------------
+    def iter_calls(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Every call with `start <= calldate < end`, each once, as raw rows."""
+        _require_aware(start, end)
+        seen: set[Any] = set()
+        # in UTC, because arithmetic and comparison within one zone ignore DST folds
+        for row in self._window_rows(start.astimezone(UTC), end.astimezone(UTC)):
+            key = row.get("uniqueid")
+            if key is not None and key in seen:
+                continue
+            seen.add(key)
+            yield row
+
+    def _window_rows(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        if start >= end:
+            return
+        params = {**self._window_params(start, end), "merge": "0", "order": "calldate asc"}
+        try:
+            rows = self._rows(params)
+        except CapExceeded:
+            rows = None
+        if rows is None or len(rows) >= self._cap:
+            # the answer may have been cut at the cap: read the window again in two halves
+            for half_start, half_end in _halves(start, end):
+                yield from self._window_rows(half_start, half_end)
+            return
+        yield from self._inside(rows, start, end, self._covered(params["from"], params["to"]))
+
+    def _inside(
+        self, rows: list[dict[str, Any]], start: datetime, end: datetime, covered: tuple[datetime, datetime]
+    ) -> Iterator[dict[str, Any]]:
+        """Rows whose `calldate` is in the half-open window; a row without a readable date is kept."""
+        strays = 0
+        for row in rows:
+            moment = _calldate(row)
+            if moment is None or start <= moment < end:
+                yield row
+            elif not covered[0] <= moment <= covered[1]:
+                strays += 1
+        if strays:
+            # rows the sent from/to cannot cover mean the API reads them in another zone than
+            # project_tz, so calls at the other end of every window are being missed
+            logger.warning(
+                "ringostat answered calls outside the requested window; check the project time zone",
+                extra={"vendor": VENDOR, "project_tz": str(self._tz), "rows_outside": strays},
+            )
+
+    def _covered(self, sent_from: str, sent_to: str) -> tuple[datetime, datetime]:
+        """The instants the sent naive bounds can mean, under either DST reading and an inclusive `to`."""
+        earliest = min(self._readings(sent_from))
+        latest = max(self._readings(sent_to)) + timedelta(seconds=1)
+        return earliest, latest
+
+    def _readings(self, wall_clock: str) -> list[datetime]:
+        naive = datetime.strptime(wall_clock, WINDOW_FORMAT)
+        return [naive.replace(tzinfo=self._tz, fold=fold) for fold in (0, 1)]
+
+    def _window_params(self, start: datetime, end: datetime) -> dict[str, str]:
+        return {
+            "export_type": "json",
+            "from": self._wall_clock(_floor_second(start), earliest=True),
+            "to": self._wall_clock(_ceil_second(end), earliest=False),
+        }
+
+    def _wall_clock(self, moment: datetime, *, earliest: bool) -> str:
+        """The naive local time to send. In a DST fall-back hour the API may read either occurrence,
+        so the bound moves by the DST shift to cover both (the surplus is cut by `calldate`)."""
+        local = moment.astimezone(self._tz).replace(tzinfo=None)
+        first = local.replace(tzinfo=self._tz, fold=0).utcoffset() or timedelta()
+        second = local.replace(tzinfo=self._tz, fold=1).utcoffset() or timedelta()
+        shift = abs(first - second)
+        return (local - shift if earliest else local + shift).strftime(WINDOW_FORMAT)
+
+    # --- requests and the field fallback --------------------------------------------------------
+    def _rows(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        try:
+            return self._get_rows(params, self._fields)
+        except FieldRejected as rejected:
+            if self._fields == self._fallback_fields:
+                raise
+            self._use_fallback(rejected)
+            return self._get_rows(params, self._fields)
+
+    def _use_fallback(self, rejected: FieldRejected) -> None:
+        dropped = [name for name in self._fields if name not in self._fallback_fields]
+        logger.warning(
+            "ringostat rejected requested fields; using the fallback field list from now on",
+            extra={"vendor": VENDOR, "rejected": list(rejected.fields), "dropped_fields": dropped},
+        )
+        self._fields = self._fallback_fields
+
+    def _get_rows(self, params: dict[str, str], fields: Sequence[str]) -> list[dict[str, Any]]:
+        response, body = self._transport.request_json(
+            "GET", CALLS_PATH, params={**params, "fields": ",".join(fields)}, headers=self._headers()
+        )
+        if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
+            raise self._transport.malformed(response, "expected a JSON array of call objects")
+        return body
+
+    def _headers(self) -> dict[str, str]:
+        return {"Auth-key": self._auth_key, "Accept": "application/json"}
+
+    # --- setup helpers -----------------------------------------------------------------------
+    def check(self) -> None:
+        """A one-minute, one-field read: raises InvalidCredentials (or AccessDenied) for a bad key."""
+        now = self._clock()
+        params = {**self._window_params(now - timedelta(minutes=1), now), "fields": "uniqueid"}
+        self._transport.request_json("GET", CALLS_PATH, params=params, headers=self._headers())
+
+    def discover_projects(self) -> list[RingostatAccount]:
+        """The project numbers the key opens (one: the key is bound to its project); [] when the
+        project had no calls in the look-back period and no projects endpoint is configured."""
+        if self._projects_path:
+            return self._projects_from_endpoint(self._projects_path)
+        return self._projects_from_call_cards()
+
+    def _projects_from_endpoint(self, path: str) -> list[RingostatAccount]:
+        response, body = self._transport.request_json("GET", path, headers=self._headers())
+        if not isinstance(body, list) or not all(_is_project_number(item) for item in body):
+            raise self._transport.malformed(response, "expected a JSON array of project numbers")
+        return [RingostatAccount(id=int(number), source="projects_endpoint") for number in body]
+
+    def _projects_from_call_cards(self) -> list[RingostatAccount]:
+        now = self._clock()
+        params = {**self._window_params(now - self._discovery_lookback, now), "merge": "0", "order": "calldate desc"}
+        rows = self._get_rows(params, ("uniqueid", "call_card"))
+        numbers = dict.fromkeys(number for row in rows if (number := _project_number(row)) is not None)
+        return [RingostatAccount(id=number, source="call_card") for number in numbers]
+
+
+def _with_required(fields: Sequence[str]) -> tuple[str, ...]:
+    return (*REQUIRED_FIELDS, *(name for name in fields if name not in REQUIRED_FIELDS))
+
+
+def _require_aware(*moments: datetime) -> None:
+    if any(moment.tzinfo is None or moment.utcoffset() is None for moment in moments):
+        raise ValueError("start and end must be timezone-aware datetimes")
+
+
+def _floor_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    floor = _floor_second(moment)
+    return floor if floor == moment else floor + timedelta(seconds=1)
+
+
+def _halves(start: datetime, end: datetime) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """Two windows splitting `[start, end)` at a whole second (the API's resolution)."""
+    if end - start <= timedelta(seconds=1):
+        raise errors.MalformedResponse(
+            VENDOR, f"a one-second window from {start.isoformat()} still holds the row cap; cannot split further"
+        )
+    middle = _floor_second(start + (end - start) / 2)
+    if middle <= start:
+        middle = _ceil_second(start + timedelta(microseconds=1))
+    return (start, middle), (middle, end)
+
+
+def _calldate(row: dict[str, Any]) -> datetime | None:
+    value = row.get("calldate")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, CALLDATE_FORMAT)
+    except ValueError:
+        return None
+
+
+def _project_number(row: dict[str, Any]) -> int | None:
+    card = row.get("call_card")
+    if not isinstance(card, str):
+        return None
+    values = parse_qs(urlsplit(card).query).get("project_id", [])
+    return int(values[0]) if values and values[0].isdigit() else None
+
+
+def _is_project_number(item: object) -> bool:
+    return (isinstance(item, int) and not isinstance(item, bool)) or (isinstance(item, str) and item.isdigit())

@@ -1,0 +1,1 @@
+"""XLSX writers and readers."""

@@ -14,7 +14,7 @@ for folder in ("functions", "layers/common", "."):
     if str(ROOT / folder) not in sys.path:
         sys.path.insert(0, str(ROOT / folder))
 
-from devstack.stack import LocalStack  # noqa: E402  (the path must be set first)
+from devstack.stack import DEV_ACCOUNT, LocalStack  # noqa: E402  (the path must be set first)
 
 
 def main() -> int:
@@ -32,6 +32,8 @@ def main() -> int:
             f"  OpenAPI       {api}/openapi.json",
             f"  Swagger UI    {api}/swagger",
             f"  embedded AWS  {urls['aws']}   (moto; tables and bucket from template.yaml)",
+            f"  dev token     {stack.dev_token}   (account {DEV_ACCOUNT}; set LEADHUB_DEV_TOKEN to choose it)",
+            f"                curl -H 'Authorization: Bearer {stack.dev_token}' {api}/projects",
         ]
         for name, demo in stack.vendors.items():
             origin = "override" if demo.external else "simulator"
@@ -40,7 +42,7 @@ def main() -> int:
         print("\n".join(lines), flush=True)
         ready_file = os.environ.get("LEADHUB_READY_FILE")
         if ready_file:
-            Path(ready_file).write_text(json.dumps(urls), encoding="utf-8")
+            Path(ready_file).write_text(json.dumps({**urls, "token": stack.dev_token}), encoding="utf-8")
         stopped.wait()
     finally:
         stack.stop()

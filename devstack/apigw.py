@@ -35,6 +35,8 @@ class LocalHttpApi:
 
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # without it every answer waits ~40 ms for the client's delayed ACK (Nagle)
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

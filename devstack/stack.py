@@ -10,6 +10,9 @@ from typing import Any
 from devstack.apigw import LocalHttpApi
 from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
 from devstack.vendors import VENDORS, DemoVendor
+from leadhub.store.tokens import TokenStore, new_token
+
+DEV_ACCOUNT = "dev-account"
 
 
 @dataclass
@@ -20,8 +23,14 @@ class LocalStack:
     api: LocalHttpApi | None = None
     vendors: dict[str, DemoVendor] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    dev_token: str = ""
 
     def start(self) -> dict[str, str]:
+        # vendors first: their base URLs go into the environment the settings are read from
+        for vendor in VENDORS:
+            demo = vendor.start(seed=self.seed)
+            self.vendors[demo.name] = demo
+            self.urls[demo.name] = demo.base_url
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
         if not endpoint:
             self.aws = EmbeddedAws()
@@ -29,10 +38,8 @@ class LocalStack:
         use_endpoint(endpoint)
         provision_from_template()
         self.urls["aws"] = endpoint
-        for vendor in VENDORS:
-            demo = vendor.start(seed=self.seed)
-            self.vendors[demo.name] = demo
-            self.urls[demo.name] = demo.base_url
+        self.dev_token = os.environ.get("LEADHUB_DEV_TOKEN") or new_token()
+        TokenStore().register(self.dev_token, DEV_ACCOUNT, label="make run")
         handler: Any = importlib.import_module("api.app").lambda_handler
         self.api = LocalHttpApi(handler, port=self.port)
         self.urls["api"] = self.api.start()

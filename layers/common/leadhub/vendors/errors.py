@@ -45,7 +45,8 @@ class VendorError(Exception):
     def __str__(self) -> str:
         parts = [f"{self.vendor}: {self.message}"]
         if self.code:
-            parts.append(f"code={self.code}")
+            # not "code=": redaction masks that as an OAuth authorization code
+            parts.append(f"vendor_error={self.code}")
         if self.status is not None:
             parts.append(f"http={self.status}")
         return " ".join(parts)

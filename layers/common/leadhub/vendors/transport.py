@@ -193,6 +193,7 @@ class Transport:
             attempt += 1
             for limiter in (self._limiter, *extra_limiters):
                 if limiter is not None:
+                    # real time, even when retries sleep on a test's clock: the vendor counts real time
                     limiter.acquire()
             outcome = self._attempt(call)
             if isinstance(outcome, requests.Response):

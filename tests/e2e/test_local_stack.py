@@ -31,7 +31,10 @@ def test_swagger_ui_is_served(stack: dict[str, str]) -> None:
 
 
 def test_an_unknown_route_is_a_json_404(stack: dict[str, str]) -> None:
-    answer = requests.get(f"{stack['api']}/no/such/route", timeout=10)
+    anonymous = requests.get(f"{stack['api']}/no/such/route", timeout=10)
+    assert anonymous.status_code == 401  # nothing about the API is told to a caller without a token
+    headers = {"Authorization": f"Bearer {stack['token']}"}
+    answer = requests.get(f"{stack['api']}/no/such/route", headers=headers, timeout=10)
     assert answer.status_code == 404
     assert answer.json()["message"] == "no such route"
 

@@ -1,28 +1,40 @@
-"""The resolver of the HTTP API: validation, the OpenAPI document, Swagger UI, error mapping.
+"""The resolver of the HTTP API: authentication, validation, the OpenAPI document, Swagger UI,
+and the one mapping of domain errors to HTTP answers.
 
 `build_resolver()` is called once per process by the Lambda handler and by the local server, so
-both serve exactly the same routes with exactly the same error mapping.
+both serve exactly the same routes with exactly the same error mapping. No answer echoes the
+input that was refused (it may hold credentials).
 """
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from leadhub import __version__
-from leadhub.api.routers import health
+from leadhub.api.auth import AuthenticatingResolver
+from leadhub.api.routers import connectors, health, projects, static_channels
 from leadhub.observability import logger
+from leadhub.setup.errors import InvalidRequest
 from leadhub.store import errors as store_errors
 from leadhub.vendors import errors as vendor_errors
 
 TITLE = "Leadhub connector API"
-ROUTERS = (health.router,)
+ROUTERS = (health.router, projects.router, connectors.router, static_channels.router)
 
 
-def _problem(status: HTTPStatus, message: str, **details: Any) -> Response[Any]:
+def to_json(body: Any) -> str:
+    """Answers in readable UTF-8: the messages a marketer reads are in Russian."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def problem(status: HTTPStatus, message: str, **details: Any) -> Response[Any]:
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
@@ -30,9 +42,34 @@ def _problem(status: HTTPStatus, message: str, **details: Any) -> Response[Any]:
     )
 
 
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc]
+    if len(parts) > 1 and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def field_errors(errors: list[Any]) -> list[dict[str, str]]:
+    """pydantic errors as {field, problem}, without the refused input."""
+    return [
+        {"field": _location(tuple(error.get("loc", ()))), "problem": str(error.get("msg", error.get("type")))}
+        for error in errors
+    ]
+
+
+def vendor_status(exc: vendor_errors.VendorError) -> HTTPStatus:
+    if exc.error_class is vendor_errors.ErrorClass.CONFIG:
+        return HTTPStatus.UNPROCESSABLE_ENTITY
+    if isinstance(exc, vendor_errors.TransientError):
+        return HTTPStatus.SERVICE_UNAVAILABLE
+    return HTTPStatus.BAD_GATEWAY
+
+
 def build_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(
-        enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+    app = AuthenticatingResolver(
+        enable_validation=True,
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+        serializer=to_json,
     )
     for router in ROUTERS:
         app.include_router(router)
@@ -42,31 +79,50 @@ def build_resolver() -> APIGatewayHttpResolver:
     def openapi_document() -> Response[str]:
         return Response(200, content_types.APPLICATION_JSON, openapi_json(app))
 
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(exc: RequestValidationError) -> Response[Any]:
+        errors = exc.errors()
+        if any(error.get("type") == "json_invalid" for error in errors):
+            return problem(HTTPStatus.BAD_REQUEST, "the body is not valid JSON")
+        return problem(HTTPStatus.UNPROCESSABLE_ENTITY, "the request is invalid", fields=field_errors(list(errors)))
+
+    @app.exception_handler(ValidationError)
+    def invalid_content(exc: ValidationError) -> Response[Any]:
+        return problem(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "the request is invalid", fields=field_errors(list(exc.errors()))
+        )
+
+    @app.exception_handler(InvalidRequest)
+    def refused(exc: InvalidRequest) -> Response[Any]:
+        fields = [{"field": exc.field, "problem": str(exc)}] if exc.field else []
+        return problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), fields=fields, **exc.details)
+
     @app.exception_handler(NotFoundError)
     def not_found(exc: NotFoundError) -> Response[Any]:
-        return _problem(HTTPStatus.NOT_FOUND, "no such route")
+        return problem(HTTPStatus.NOT_FOUND, "no such route")
 
     @app.exception_handler(store_errors.NotFound)
     def missing(exc: store_errors.NotFound) -> Response[Any]:
-        return _problem(HTTPStatus.NOT_FOUND, "not found")
+        return problem(HTTPStatus.NOT_FOUND, "not found")
+
+    @app.exception_handler(store_errors.AlreadyExists)
+    def exists(exc: store_errors.AlreadyExists) -> Response[Any]:
+        return problem(HTTPStatus.CONFLICT, "already exists")
 
     @app.exception_handler(store_errors.VersionConflict)
     def conflict(exc: store_errors.VersionConflict) -> Response[Any]:
-        return _problem(HTTPStatus.CONFLICT, "changed by someone else meanwhile: read it again and retry")
+        return problem(HTTPStatus.CONFLICT, "changed by someone else meanwhile: read it again and retry")
 
     @app.exception_handler(store_errors.StoreUnavailable)
     def unavailable(exc: store_errors.StoreUnavailable) -> Response[Any]:
         logger.warning("storage unavailable", extra={"error": str(exc)})
-        return _problem(HTTPStatus.SERVICE_UNAVAILABLE, "storage is busy: retry shortly")
+        return problem(HTTPStatus.SERVICE_UNAVAILABLE, "storage is busy: retry shortly")
 
     @app.exception_handler(vendor_errors.VendorError)
     def vendor_refused(exc: vendor_errors.VendorError) -> Response[Any]:
-        status = HTTPStatus.BAD_GATEWAY
-        if exc.error_class is vendor_errors.ErrorClass.CONFIG:
-            status = HTTPStatus.UNPROCESSABLE_ENTITY
-        elif isinstance(exc, vendor_errors.TransientError):
-            status = HTTPStatus.SERVICE_UNAVAILABLE
-        return _problem(status, exc.explanation, vendor_error=exc.to_dict())
+        logger.info("vendor refused", extra={"vendor_error": exc.to_dict()})
+        message = f"{exc.vendor} refused: {exc.message}. {exc.explanation}"
+        return problem(vendor_status(exc), message, vendor_error=exc.to_dict())
 
     return app
 

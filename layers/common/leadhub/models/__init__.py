@@ -1,0 +1,1 @@
+"""Pydantic models of the domain: connectors, their settings, conversions."""

@@ -1,0 +1,172 @@
+"""Connector settings, as seeds 000 (Roistat) and 001 (Ringostat) describe the "Коннекторы" page.
+
+Validation names the field and, for list rows, the row number a user sees (1-based).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+
+class Vendor(StrEnum):
+    ROISTAT = "roistat"
+    RINGOSTAT = "ringostat"
+    CALLTOUCH = "calltouch"
+    AMOCRM = "amocrm"
+
+
+class KpiMode(StrEnum):
+    """Performance KPI: which conversions count. «Все обращения» is the default."""
+
+    ALL = "all"
+    TAGGED = "tagged"
+    UNIQUE = "unique"
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+def _not_blank(value: str, field: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{field} must not be empty")
+    return value
+
+
+class StaticChannel(BaseModel):
+    """A static call-tracking channel mapped to how it shows in reports.
+
+    `value` is Roistat's parameter value, or Ringostat's number-pool name; both must be typed
+    exactly as in the vendor's account, so they are kept verbatim (no trimming, no case folding).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    parameter: Text
+    value: Text
+    source: Text
+    traffic_type: Text
+    campaign: Text
+
+    @model_validator(mode="after")
+    def _no_blank_fields(self) -> StaticChannel:
+        for name in ("parameter", "value", "source", "traffic_type", "campaign"):
+            _not_blank(getattr(self, name), name)
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.parameter, self.value)
+
+
+def duplicate_channel_errors(channels: list[StaticChannel]) -> list[str]:
+    """One message per row that repeats an earlier row's parameter and value."""
+    seen: dict[tuple[str, str], int] = {}
+    problems = []
+    for row, channel in enumerate(channels, start=1):
+        first = seen.setdefault(channel.key, row)
+        if first != row:
+            problems.append(
+                f"row {row}: parameter {channel.parameter!r} with value {channel.value!r} repeats row {first}"
+            )
+    return problems
+
+
+class _KpiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kpi_mode: KpiMode = KpiMode.ALL
+    #: Kept exactly as typed (they must match the vendor's tags); ignored when kpi_mode is "all".
+    tags: list[Text] = Field(default_factory=list, max_length=200)
+    static_channels: list[StaticChannel] = Field(default_factory=list, max_length=5000)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_distinct(cls, tags: list[str]) -> list[str]:
+        for position, tag in enumerate(tags, start=1):
+            _not_blank(tag, f"tag {position}")
+        if len(set(tags)) != len(tags):
+            repeated = sorted({tag for tag in tags if tags.count(tag) > 1})
+            raise ValueError(f"tags repeat: {repeated}")
+        return tags
+
+    @field_validator("static_channels")
+    @classmethod
+    def _channels_distinct(cls, channels: list[StaticChannel]) -> list[StaticChannel]:
+        problems = duplicate_channel_errors(channels)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return channels
+
+    @model_validator(mode="after")
+    def _tagged_needs_tags(self) -> _KpiSettings:
+        if self.kpi_mode is KpiMode.TAGGED and not self.tags:
+            raise ValueError("kpi_mode 'tagged' needs at least one tag")
+        return self
+
+    def effective_tags(self) -> list[str]:
+        """The tags that filter conversions: none unless the KPI mode is "tagged"."""
+        return list(self.tags) if self.kpi_mode is KpiMode.TAGGED else []
+
+
+class RoistatStreams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    calls: bool = True
+    orders: bool = True
+    proxyleads: bool = True
+
+
+class RoistatSettings(_KpiSettings):
+    vendor: Literal[Vendor.ROISTAT] = Vendor.ROISTAT
+    #: The client report feeds the dashboard and is always on.
+    client_report: bool = True
+    #: Count deals whose status Roistat hides as «Не учитывается» (spam, duplicates…).
+    include_not_counted: bool = True
+    streams: RoistatStreams = Field(default_factory=RoistatStreams)
+
+    @field_validator("client_report")
+    @classmethod
+    def _client_report_always_on(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "the client report is always on: the dashboard needs it. Make sure the "
+                "«Управление клиентами» (client management) module is enabled in Roistat"
+            )
+        return value
+
+
+class RingostatSettings(_KpiSettings):
+    vendor: Literal[Vendor.RINGOSTAT] = Vendor.RINGOSTAT
+
+
+class CalltouchSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vendor: Literal[Vendor.CALLTOUCH] = Vendor.CALLTOUCH
+
+
+class AmoCrmSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vendor: Literal[Vendor.AMOCRM] = Vendor.AMOCRM
+
+
+ConnectorSettings = RoistatSettings | RingostatSettings | CalltouchSettings | AmoCrmSettings
+
+SETTINGS_BY_VENDOR: dict[Vendor, type[BaseModel]] = {
+    Vendor.ROISTAT: RoistatSettings,
+    Vendor.RINGOSTAT: RingostatSettings,
+    Vendor.CALLTOUCH: CalltouchSettings,
+    Vendor.AMOCRM: AmoCrmSettings,
+}
+
+#: What the static-channel value column is called for each vendor (seed 000 / seed 001).
+CHANNEL_VALUE_LABEL = {Vendor.ROISTAT: "Значение", Vendor.RINGOSTAT: "Название пула номеров"}
+
+
+def settings_for(vendor: Vendor, raw: dict[str, Any] | None) -> BaseModel:
+    """Validate raw settings for a vendor (defaults fill what is missing)."""
+    return SETTINGS_BY_VENDOR[vendor].model_validate({**(raw or {}), "vendor": vendor})

@@ -1,0 +1,15 @@
+"""Requests the setup logic refuses, each answered as a 4xx naming the reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class InvalidRequest(ValueError):
+    """The request is well-formed but cannot be carried out as asked (HTTP 422)."""
+
+    def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.field = field
+        #: Extra keys of the answer, e.g. the per-row errors of an import.
+        self.details = details

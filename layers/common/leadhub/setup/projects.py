@@ -1,0 +1,85 @@
+"""Projects: a BI project groups an account's connectors and fixes the time zone of its reports."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+from leadhub.setup.clock import utc_now
+from leadhub.store.connectors import ConnectorStore
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow") from None
+    if name not in available_timezones():
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow")
+    return name
+
+
+ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProjectName
+    timezone: TimeZone = "Europe/Moscow"
+
+
+class ProjectUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProjectName | None = None
+    timezone: TimeZone | None = None
+
+
+class Project(BaseModel):
+    id: str
+    name: str
+    timezone: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Project:
+        return cls(
+            id=item["item_id"],
+            name=item["name"],
+            timezone=item["timezone"],
+            created_at=item["created_at"],
+            updated_at=item["updated_at"],
+        )
+
+
+class Projects:
+    def __init__(self, store: ConnectorStore | None = None) -> None:
+        self.store = store or ConnectorStore()
+
+    def create(self, account_id: str, request: ProjectCreate) -> Project:
+        now = utc_now()
+        item = self.store.create_project(
+            account_id,
+            uuid.uuid4().hex,
+            {"name": request.name, "timezone": request.timezone, "created_at": now, "updated_at": now},
+        )
+        return Project.from_item(item)
+
+    def list(self, account_id: str) -> list[Project]:
+        return [Project.from_item(item) for item in self.store.list_projects(account_id)]
+
+    def get(self, account_id: str, project_id: str) -> Project:
+        return Project.from_item(self.store.get_project(account_id, project_id))
+
+    def update(self, account_id: str, project_id: str, request: ProjectUpdate) -> Project:
+        item = self.store.get_project(account_id, project_id)
+        changes = request.model_dump(exclude_none=True)
+        if changes:
+            item = self.store.save({**item, **changes, "updated_at": utc_now()})
+        return Project.from_item(item)

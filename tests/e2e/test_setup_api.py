@@ -15,13 +15,14 @@ import pytest
 import requests
 
 from leadhub.store.tokens import hash_token
+from simulators.amocrm import AmoCrmKnobs
 from simulators.calltouch import DEMO_SITE_ID, DEMO_TOKEN
 from simulators.roistat import DEFAULT_API_KEY as ROISTAT_KEY
 
 pytestmark = pytest.mark.e2e
 
 RINGOSTAT_KEY = "ringostat-demo-auth-key"
-SECRETS = (ROISTAT_KEY, RINGOSTAT_KEY, DEMO_TOKEN)
+SECRETS = (ROISTAT_KEY, RINGOSTAT_KEY, DEMO_TOKEN, AmoCrmKnobs().client_secret)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -407,3 +408,22 @@ def _no_secret_anywhere(stack: dict[str, str]) -> Iterator[None]:
     for secret in SECRETS:
         assert all(secret not in answer for answer in Api.answers), "a credential reached an API answer"
         assert secret not in log.split("Ctrl-C stops everything.", 1)[-1], "a credential reached the log"
+
+
+def test_amocrm_connects_through_the_oauth_code_exchange(
+    api: Api, project: dict[str, Any], stack: dict[str, str]
+) -> None:
+    knobs = AmoCrmKnobs()
+    code = requests.post(f"{stack['amocrm']}/__sim__/amocrm/code", json={}, timeout=10).json()["code"]
+    credentials = {
+        "subdomain": knobs.subdomain,
+        "client_id": knobs.client_id,
+        "client_secret": knobs.client_secret,
+        "redirect_uri": knobs.redirect_uri,
+        "code": code,
+    }
+    connector = create(api, project["id"], "amocrm", credentials, name="CRM")
+    assert connector["vendor_account_name"]
+    assert code not in str(connector) and knobs.client_secret not in str(connector)
+    spent = check(api, project["id"], "amocrm", credentials)
+    assert spent.status_code == 422  # an authorization code is single-use

@@ -121,8 +121,8 @@ class Connectors:
     def check(self, account_id: str, project_id: str, vendor: Vendor, raw: Any) -> CheckAnswer:
         self.store.get_project(account_id, project_id)
         verified = creds.verify(vendor, creds.parse_credentials(vendor, raw))
-        ids = [account.id for account in verified.result.accounts]
-        ref = self.pending.hold(account_id, vendor, verified.secret, ids)
+        accounts = [account.model_dump() for account in verified.result.accounts]
+        ref = self.pending.hold(account_id, vendor, verified.secret, accounts)
         return CheckAnswer(**verified.result.model_dump(), credentials_ref=ref)
 
     def _verified_secret(
@@ -133,8 +133,8 @@ class Connectors:
                 "give exactly one of credentials_ref (from a check) or credentials", field="credentials"
             )
         if ref is not None:
-            secret, ids = self.pending.take(account_id, vendor, ref)
-            return secret, [creds.VendorAccount(id=account) for account in ids]
+            secret, accounts = self.pending.take(account_id, vendor, ref)
+            return secret, [creds.VendorAccount.model_validate(account) for account in accounts]
         verified = creds.verify(vendor, creds.parse_credentials(vendor, raw))
         return verified.secret, verified.result.accounts
 

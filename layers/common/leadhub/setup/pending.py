@@ -29,7 +29,7 @@ class PendingCredentials:
     def __init__(self, store: SecretStore | None = None) -> None:
         self.store = store or SecretStore(prefix=f"{get_settings().secrets_prefix}/pending")
 
-    def hold(self, account_id: str, vendor: Vendor, secret: dict[str, Any], accounts: list[str]) -> str:
+    def hold(self, account_id: str, vendor: Vendor, secret: dict[str, Any], accounts: list[dict[str, Any]]) -> str:
         ref = secrets.token_urlsafe(18)
         self.store.put(
             f"{account_id}/{ref}",
@@ -37,7 +37,7 @@ class PendingCredentials:
         )
         return ref
 
-    def take(self, account_id: str, vendor: Vendor, ref: str) -> tuple[dict[str, Any], list[str]]:
+    def take(self, account_id: str, vendor: Vendor, ref: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The held secret and the vendor accounts it sees; the reference is spent."""
         if not ref.replace("-", "").replace("_", "").isalnum():
             raise UnknownCredentialsRef()

@@ -8,7 +8,11 @@ export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions:$(CURDIR)
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint typecheck cfn-lint unit integration e2e infra bench build deploy openapi clean
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+BENCH_STAMP := $(VENV)/.bench-installed
+
+.PHONY: run test lint typecheck cfn-lint sam-validate unit integration e2e infra bench build deploy openapi clean
 
 $(STAMP): requirements-dev.txt layers/common/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -22,7 +26,7 @@ run: $(STAMP)
 	$(PY) -m devstack
 
 ## make test — lint, types, template checks and every test tier
-test: lint typecheck cfn-lint
+test: lint typecheck cfn-lint sam-validate
 	$(PY) -m pytest tests
 
 lint: $(STAMP)
@@ -35,20 +39,34 @@ typecheck: $(STAMP)
 cfn-lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 
+# SAM CLI in a venv of its own: its pins must not move the project's.
+$(SAM): requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $(SAM)
+
+sam-validate: $(SAM)
+	AWS_DEFAULT_REGION=eu-central-1 $(SAM) validate --lint -t template.yaml
+
 unit integration e2e infra: $(STAMP)
 	$(PY) -m pytest tests/$@
 
 openapi: $(STAMP)
 	$(PY) -m leadhub.api.openapi > docs/openapi.json
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+## make bench — benchmarks; figures go to BENCHMARKS.md
+bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks
 
-build:
-	sam build
+build: $(SAM)
+	$(SAM) build
 
 deploy: build
-	sam deploy --guided
+	$(SAM) deploy --guided
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,10 @@ from devstack.stack import DEV_ACCOUNT, LocalStack  # noqa: E402  (the path must
 
 
 def main() -> int:
-    stack = LocalStack(port=int(os.environ.get("LEADHUB_PORT", "8080")))
+    stack = LocalStack(
+        port=int(os.environ.get("LEADHUB_PORT", "8080")),
+        schedule_seconds=float(os.environ.get("LEADHUB_SCHEDULE_SECONDS", "300")),
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -38,6 +41,10 @@ def main() -> int:
         for name, demo in stack.vendors.items():
             origin = "override" if demo.external else "simulator"
             lines.append(f"  {name:<13} {demo.base_url}   ({origin}; demo credentials: {demo.hint})")
+        every = f"every {stack.schedule_seconds:g} s" if stack.schedule_seconds else "off"
+        lines.append(
+            f"  schedule      extraction of roistat and ringostat connectors {every} (LEADHUB_SCHEDULE_SECONDS)"
+        )
         lines.append("Ctrl-C stops everything.")
         print("\n".join(lines), flush=True)
         ready_file = os.environ.get("LEADHUB_READY_FILE")

@@ -9,7 +9,9 @@ from typing import Any
 
 from devstack.apigw import LocalHttpApi
 from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
+from devstack.scheduler import LocalInvoker, LocalScheduler, scheduled_inputs
 from devstack.vendors import VENDORS, DemoVendor
+from leadhub.extract.dispatch import use_local_runner
 from leadhub.store.tokens import TokenStore, new_token
 
 DEV_ACCOUNT = "dev-account"
@@ -24,6 +26,10 @@ class LocalStack:
     vendors: dict[str, DemoVendor] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     dev_token: str = ""
+    #: Seconds between local schedule ticks (0: off); AWS uses the template's rate.
+    schedule_seconds: float = 300.0
+    invoker: LocalInvoker | None = None
+    scheduler: LocalScheduler | None = None
 
     def start(self) -> dict[str, str]:
         # vendors first: their base URLs go into the environment the settings are read from
@@ -40,12 +46,21 @@ class LocalStack:
         self.urls["aws"] = endpoint
         self.dev_token = os.environ.get("LEADHUB_DEV_TOKEN") or new_token()
         TokenStore().register(self.dev_token, DEV_ACCOUNT, label="make run")
+        extract: Any = importlib.import_module("extract.app").lambda_handler
+        self.invoker = LocalInvoker(extract)
+        use_local_runner(self.invoker)
+        self.scheduler = LocalScheduler(self.invoker, scheduled_inputs(), self.schedule_seconds)
+        self.scheduler.start()
         handler: Any = importlib.import_module("api.app").lambda_handler
         self.api = LocalHttpApi(handler, port=self.port)
         self.urls["api"] = self.api.start()
         return self.urls
 
     def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
+        if self.invoker:
+            self.invoker.stop()
         if self.api:
             self.api.stop()
         for demo in self.vendors.values():

@@ -4,7 +4,6 @@ embedded AWS is built from it."""
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,18 +36,6 @@ def test_cfn_lint_with_serverless_rules_passes() -> None:
         capture_output=True,
         text=True,
         check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.skipif(shutil.which("sam") is None, reason="aws-sam-cli not installed")
-def test_sam_validate_lint_passes() -> None:
-    result = subprocess.run(
-        ["sam", "validate", "--lint", "-t", str(ROOT / "template.yaml")],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"SAM_CLI_TELEMETRY": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "AWS_DEFAULT_REGION": "eu-central-1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

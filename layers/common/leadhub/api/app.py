@@ -19,14 +19,14 @@ from pydantic import ValidationError
 
 from leadhub import __version__
 from leadhub.api.auth import AuthenticatingResolver
-from leadhub.api.routers import connectors, health, projects, static_channels
+from leadhub.api.routers import connectors, health, projects, reports, static_channels
 from leadhub.observability import logger
 from leadhub.setup.errors import InvalidRequest
 from leadhub.store import errors as store_errors
 from leadhub.vendors import errors as vendor_errors
 
 TITLE = "Leadhub connector API"
-ROUTERS = (health.router, projects.router, connectors.router, static_channels.router)
+ROUTERS = (health.router, projects.router, connectors.router, static_channels.router, reports.router)
 
 
 def to_json(body: Any) -> str:

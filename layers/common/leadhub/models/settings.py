@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -81,6 +82,17 @@ class _KpiSettings(BaseModel):
     #: Kept exactly as typed (they must match the vendor's tags); ignored when kpi_mode is "all".
     tags: list[Text] = Field(default_factory=list, max_length=200)
     static_channels: list[StaticChannel] = Field(default_factory=list, max_length=5000)
+    #: The vendor account's time zone, when it differs from the project's: day slices are cut in it.
+    vendor_timezone: str | None = None
+    #: Days re-read on every run, by stream (defaults: calls 3, orders 30 — deals change late).
+    lookback_days: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
+
+    @field_validator("vendor_timezone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None and name not in available_timezones():
+            raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow")
+        return name
 
     @field_validator("tags")
     @classmethod

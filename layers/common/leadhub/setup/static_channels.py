@@ -43,7 +43,7 @@ class ImportRejected(InvalidRequest):
         super().__init__(f"the file has {len(rows)} invalid row(s); nothing was changed", field="file", rows=rows)
 
 
-def _expiry(seconds: int) -> str:
+def expiry(seconds: int) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -69,13 +69,13 @@ class StaticChannels:
         key = f"exports/{account_id}/{connector_id}/{uuid.uuid4().hex}/{filename}"
         self.objects.put(key, data, content_type=XLSX)
         url = self.objects.download_url(key, filename=filename, expires_in=self.ttl)
-        return Link(url=url, expires_at=_expiry(self.ttl), filename=filename, rows=len(channels))
+        return Link(url=url, expires_at=expiry(self.ttl), filename=filename, rows=len(channels))
 
     def upload_link(self, account_id: str, connector_id: str) -> Link:
         _channel_vendor(self.connectors.get(account_id, connector_id))
         key = f"uploads/{account_id}/{connector_id}/{uuid.uuid4().hex}.xlsx"
         url = self.objects.upload_url(key, content_type=XLSX, expires_in=self.ttl)
-        return Link(url=url, expires_at=_expiry(self.ttl), key=key, method="PUT", content_type=XLSX)
+        return Link(url=url, expires_at=expiry(self.ttl), key=key, method="PUT", content_type=XLSX)
 
     def import_upload(self, account_id: str, connector_id: str, key: str) -> ImportOutcome:
         if not key.startswith(f"uploads/{account_id}/{connector_id}/"):

@@ -70,6 +70,10 @@ class ConnectorStore:
                 return self.table.require(item)
         raise errors.NotFound(f"connector {connector_id}")
 
+    def scheduled(self, vendor: str) -> list[str]:
+        """Ids of the active connectors of a vendor: the sparse `by_schedule` index."""
+        return [item["item_id"] for item in self.table.query("schedule_vendor", vendor, index="by_schedule")]
+
     def get_connector(self, account_id: str, connector_id: str) -> dict[str, Any]:
         """The connector of this account, or NotFound (another account's id looks absent)."""
         connector = self.find_connector(connector_id)

@@ -5,10 +5,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import BaseModel
 
 from leadhub.api.auth import current_account
+from leadhub.extract.dispatch import start_extraction
 from leadhub.models.settings import Vendor
 from leadhub.setup.connectors import CheckAnswer, ConnectorCreate, Connectors, ConnectorView, Reconnect
+from leadhub.setup.errors import InvalidRequest
 from leadhub.setup.status import ConnectorStatus, connector_status
 
 router = Router()
@@ -80,6 +83,25 @@ def reconnect(connector_id: Id, request: Annotated[Reconnect, Body()]) -> Connec
 )
 def delete_connector(connector_id: Id, purge: Annotated[bool, Query()] = False) -> dict[str, Any]:
     return Connectors().delete(current_account(router), connector_id, purge=purge)
+
+
+class SyncStarted(BaseModel):
+    connector_id: str
+    started: str
+
+
+@router.post(
+    "/connectors/<connector_id>/sync",
+    summary="Run extraction now (asynchronously); follow it in /status",
+    tags=Tags,
+    responses={202: {"description": "Started"}},
+)
+def sync_now(connector_id: Id) -> Response[SyncStarted]:
+    connector = Connectors().get(current_account(router), connector_id)
+    if not connector.active:
+        raise InvalidRequest("the connector is deactivated: activate it first", field="connector")
+    how = start_extraction(connector.id)
+    return Response(202, content_types.APPLICATION_JSON, SyncStarted(connector_id=connector.id, started=how))
 
 
 @router.get("/connectors/<connector_id>/status", summary="Loading status per stream", tags=Tags)

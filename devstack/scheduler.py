@@ -1,0 +1,71 @@
+"""The local stand-ins for EventBridge Scheduler and for asynchronous invocation.
+
+The schedules are read from template.yaml (the extraction function's ScheduleV2 events: their
+Input), and fired at a local interval, `LEADHUB_SCHEDULE_SECONDS` (default 300; 0 turns the
+local schedule off), each on a worker thread running the same handler as in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from devstack import template
+from devstack.lambda_runtime import LocalContext
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def scheduled_inputs(function_id: str = "ExtractFunction") -> list[dict[str, Any]]:
+    """The Input of every ScheduleV2 event of a function in the template."""
+    function = template.load()["Resources"][function_id]
+    inputs = []
+    for event in function["Properties"].get("Events", {}).values():
+        if event["Type"] == "ScheduleV2":
+            inputs.append(json.loads(event["Properties"]["Input"]))
+    return inputs
+
+
+class LocalInvoker:
+    """Runs a handler on worker threads, as Lambda runs an asynchronous invocation."""
+
+    def __init__(self, handler: Handler, *, timeout_seconds: float = 900.0) -> None:
+        self._handler = handler
+        self._timeout = timeout_seconds
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-lambda")
+
+    def __call__(self, payload: dict[str, Any]) -> None:
+        self._pool.submit(self.invoke, payload)
+
+    def invoke(self, payload: dict[str, Any]) -> Any:
+        return self._handler(payload, LocalContext(function_name="leadhub-extract", timeout_seconds=self._timeout))
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class LocalScheduler:
+    def __init__(self, invoker: LocalInvoker, inputs: list[dict[str, Any]], every_seconds: float) -> None:
+        self._invoker = invoker
+        self._inputs = inputs
+        self._every = every_seconds
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="local-scheduler", daemon=True)
+
+    def start(self) -> None:
+        if self._every > 0:
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self._every):
+            tick = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            for payload in self._inputs:
+                filled = {k: tick if v == "<aws.scheduler.scheduled-time>" else v for k, v in payload.items()}
+                self._invoker(filled)
+
+    def stop(self) -> None:
+        self._stopped.set()

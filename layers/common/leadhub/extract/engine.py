@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from leadhub.extract.slices import day_window, days_to_read, local_today
 from leadhub.extract.state import StreamState
 from leadhub.extract.streams import StreamReader
+from leadhub.models.conversion import conversion_json
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
 from leadhub.store.connectors import ConnectorStore
@@ -163,8 +164,8 @@ class ConnectorRun:
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is None:
             return len(raw)
-        conversions = (conversion.model_dump(mode="json") for conversion in reader.normalise(raw))
-        return self.partitions.replace(Partition(CONVERSIONS, project, connector, reader.name, day), conversions)
+        lines = (conversion_json(conversion) for conversion in reader.normalise(raw))
+        return self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
 
     def _failed(
         self, reader: StreamReader, state: StreamState, outcome: StreamOutcome, error: vendor_errors.VendorError

@@ -47,3 +47,11 @@ class Conversion(BaseModel):
     ga_client_id: str | None = None
     #: Free-form vendor extras that reports may want (duration, disposition…), kept small.
     extra: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+_serializer = Conversion.__pydantic_serializer__
+
+
+def conversion_json(conversion: Conversion) -> bytes:
+    """One conversion as a compact JSON document (pydantic's Rust serializer: the hot path)."""
+    return _serializer.to_json(conversion)

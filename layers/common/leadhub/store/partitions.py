@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import orjson
 
 from leadhub.store.objects import ObjectStore
 
@@ -52,23 +53,44 @@ class Partition:
             return None
 
 
-def encode(rows: Iterable[dict[str, Any]]) -> tuple[bytes, int]:
-    """Rows as gzip JSON Lines, and how many there were."""
+COMPRESSION_LEVEL = 3  # most of level 9's ratio on JSON at a fraction of its time
+_CHUNK_LINES = 4096
+
+
+def json_line(row: dict[str, Any]) -> bytes:
+    return orjson.dumps(row, default=str)
+
+
+def encode_lines(lines: Iterable[bytes]) -> tuple[bytes, int]:
+    """Lines (each one JSON document) as gzip JSON Lines, and how many there were.
+
+    Lines are compressed in chunks, not one by one: a million small writes cost more than the
+    compression itself. mtime=0, so the same rows always give the same bytes."""
     buffer = io.BytesIO()
     count = 0
-    # mtime=0: the same rows give the same bytes
-    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=5, mtime=0) as archive:
-        for row in rows:
-            archive.write(json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
-            archive.write(b"\n")
-            count += 1
+    chunk: list[bytes] = []
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=COMPRESSION_LEVEL, mtime=0) as archive:
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) == _CHUNK_LINES:
+                archive.write(b"\n".join(chunk) + b"\n")
+                count += len(chunk)
+                chunk.clear()
+        if chunk:
+            archive.write(b"\n".join(chunk) + b"\n")
+            count += len(chunk)
     return buffer.getvalue(), count
+
+
+def encode(rows: Iterable[dict[str, Any]]) -> tuple[bytes, int]:
+    """Rows as gzip JSON Lines, and how many there were."""
+    return encode_lines(json_line(row) for row in rows)
 
 
 def decode(data: bytes) -> Iterator[dict[str, Any]]:
     for line in gzip.decompress(data).splitlines():
         if line:
-            yield json.loads(line)
+            yield orjson.loads(line)
 
 
 class PartitionStore:
@@ -76,7 +98,11 @@ class PartitionStore:
         self.objects = objects or ObjectStore()
 
     def replace(self, partition: Partition, rows: Iterable[dict[str, Any]]) -> int:
-        data, count = encode(rows)
+        return self.replace_lines(partition, (json_line(row) for row in rows))
+
+    def replace_lines(self, partition: Partition, lines: Iterable[bytes]) -> int:
+        """Replace the partition with these JSON lines (already serialised, e.g. by pydantic)."""
+        data, count = encode_lines(lines)
         self.objects.put(partition.key, data, content_type="application/x-ndjson")
         return count
 

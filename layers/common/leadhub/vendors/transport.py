@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import copy
 import email.utils
-import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 
 from leadhub.observability import logger
@@ -271,8 +271,9 @@ class Transport:
         if self._empty_body is not MALFORMED and not response.content.strip():
             return copy.deepcopy(self._empty_body)
         try:
-            return response.json()
-        except (ValueError, json.JSONDecodeError):
+            # orjson: a page of thousands of rows parses several times faster than with json
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             kind = response.headers.get("Content-Type", "unknown content type")
             return errors.MalformedResponse(
                 self.vendor,

@@ -163,7 +163,14 @@ class Simulator:
                 headers["Retry-After"] = str(int(self.faults.retry_after))
             return SimResponse(429, {"error": "too many requests"}, headers)
         if kind == "timeout":
-            return SimResponse(200, [], delay=self.faults.timeout_seconds)
+            # what a gateway answers once the upstream gave up; a client with a shorter read
+            # timeout never sees it
+            return SimResponse(
+                504,
+                "<html><body>504 Gateway Time-out</body></html>",
+                content_type="text/html",
+                delay=self.faults.timeout_seconds,
+            )
         if kind == "malformed":
             return text_response('{"data": [{"id": "1", "trunc', 200, "application/json")
         if kind == "html":

@@ -22,13 +22,15 @@ from leadhub.vendors import factory
 EXTRACTED_VENDORS = (Vendor.ROISTAT, Vendor.RINGOSTAT)
 
 
-def build_streams(connector: dict[str, Any], secret: dict[str, Any], zone: str) -> list[StreamReader]:
+def build_streams(
+    connector: dict[str, Any], secret: dict[str, Any], zone: str, *, statuses: list[dict[str, Any]] | None = None
+) -> list[StreamReader]:
     vendor = Vendor(connector["vendor"])
     settings = connector.get("settings", {})
     rules = AttributionRules.from_settings(settings_for(vendor, settings), project_timezone=zone)
     account = str(connector["vendor_account_id"])
     if vendor is Vendor.ROISTAT:
-        return roistat_streams(factory.roistat(secret), settings, rules, account)
+        return roistat_streams(factory.roistat(secret), settings, rules, account, statuses=statuses)
     if vendor is Vendor.RINGOSTAT:
         client = factory.ringostat(secret, project_tz=settings.get("vendor_timezone") or zone)
         return ringostat_streams(client, settings, rules, account)

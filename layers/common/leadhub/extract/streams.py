@@ -25,4 +25,4 @@ class StreamReader:
     snapshot: bool = False
 
 
-DEFAULT_LOOKBACK = {"calls": 3, "orders": 30, "proxyleads": 3, "clients": 0}
+DEFAULT_LOOKBACK = {"calls": 3, "orders": 30, "proxyleads": 3, "clients": 0, "statuses": 0}

@@ -26,19 +26,29 @@ def _lookback(settings: dict[str, Any], stream: str) -> int:
 
 
 def roistat_streams(
-    client: RoistatClient, settings: dict[str, Any], rules: AttributionRules, account: str
+    client: RoistatClient,
+    settings: dict[str, Any],
+    rules: AttributionRules,
+    account: str,
+    *,
+    statuses: list[dict[str, Any]] | None = None,
 ) -> list[StreamReader]:
+    """`statuses`: the order-status dictionary when it is known already (re-attribution)."""
     project = int(account)
     enabled = settings.get("streams", {})
-    statuses: list[dict[str, Any]] = []
+    statuses = statuses if statuses is not None else []
 
     def calls(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         return client.iter_calls(project, start, end)
 
+    def status_dictionary(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
+        # small and changing: read whole on every run, kept raw so orders can be re-attributed
+        statuses[:] = client.list_statuses(project)
+        return statuses
+
     def orders(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
-        if not statuses:  # the dictionary is small and changes: read it once per run
-            statuses.extend(client.list_statuses(project))
-        return client.iter_orders(project, start, end)
+        # with the visit: its marks are the order's source (at Roistat's stricter rate for it)
+        return client.iter_orders(project, start, end, extend_visit=True)
 
     def proxy_leads(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         return client.proxy_leads(project, day)
@@ -59,6 +69,7 @@ def roistat_streams(
     if enabled.get("calls", True):
         streams.append(StreamReader("calls", _lookback(settings, "calls"), calls, normalise_calls))
     if enabled.get("orders", True):
+        streams.append(StreamReader("statuses", 0, status_dictionary, None, snapshot=True))
         streams.append(StreamReader("orders", _lookback(settings, "orders"), orders, normalise_orders))
     if enabled.get("proxyleads", True):
         streams.append(StreamReader("proxyleads", _lookback(settings, "proxyleads"), proxy_leads, normalise_leads))

@@ -1,0 +1,135 @@
+"""Ringostat call-log rows → conversions (roistat-ringostat.md B2.2 fields, B3 enumerations; seed 001).
+Pure: rows in, conversions out.
+
+- Marks: `utm_source` / `utm_medium` / `utm_campaign` / `utm_content` / `utm_term` of the visit. A call
+  whose `pool_name` is a configured static channel takes that channel's marks instead. Static pools
+  carry no UTM, so an unconfigured one lands in «Неизвестная кампания (Undefined)» with the rest of
+  the calls that have no campaign. GA-style direct marks ("(direct)", "(none)") are kept as sent.
+- Time: `calldate` carries the project's offset in Ringostat (B2.2); it is stored in UTC, and dated in
+  the project's zone of the connector settings.
+- Numerics are ints or numeric strings (B2.2); both are read.
+- First contact (KPI «Уникальные», B3 [UNCERTAIN]): `call_counter == 1`, the caller's first call ever;
+  when the counter is missing, `repeated_flag == 0` (not a repeat within the sale cycle); with neither,
+  the call counts as first.
+- Tags: none documented (B2.2); a `tags` field is read if an install sends one. Without it the tagged
+  KPI mode keeps no call.
+- `disposition` is upper-cased with `+` / `_` read as spaces (the spellings vary, D6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from leadhub.attribution.rules import (
+    AttributionRules,
+    Marks,
+    Rejected,
+    lenient_int,
+    new_conversion,
+    reject,
+    row_tags,
+    text_id,
+    utm_marks,
+)
+from leadhub.models.conversion import Conversion, Kind
+
+VENDOR = "ringostat"
+CALL = Kind.CALL
+#: Distinct UTM sets remembered per batch (a bound, should a batch hold an unusual variety).
+KNOWN_MARKS_LIMIT = 50_000
+
+
+def is_first_contact(row: Mapping[str, Any]) -> bool:
+    counter = lenient_int(row.get("call_counter"))
+    if counter is not None:
+        return counter == 1
+    repeated = lenient_int(row.get("repeated_flag"))
+    return repeated != 1
+
+
+def _remember(known: dict[tuple[Any, ...], Marks], utm: tuple[Any, ...]) -> Marks:
+    if len(known) >= KNOWN_MARKS_LIMIT:
+        known.clear()
+    marks = known[utm] = utm_marks(*utm)
+    return marks
+
+
+def normalise_calls(
+    rows: Iterable[Mapping[str, Any]],
+    rules: AttributionRules,
+    vendor_account_id: str,
+    *,
+    rejected: Rejected | None = None,
+) -> Iterator[Conversion]:
+    """One conversion per call the KPI mode keeps; rows with no `uniqueid` or `calldate` go to `rejected`."""
+    account = str(vendor_account_id)
+    read_time = rules.clock.read
+    filtering = rules.filters_contacts
+    keeps = rules.keeps
+    pool_marks = rules.pool_marks
+    dispositions: dict[str, str] = {}
+    #: A batch holds few distinct UTM sets: each one's marks are worked out once.
+    known_marks: dict[tuple[Any, ...], Marks] = {}
+    for row in rows:
+        call_id = text_id(row.get("uniqueid"))
+        when = read_time(row.get("calldate"))
+        if call_id is None or when is None:
+            reject(rejected, row, "a call needs a uniqueid and a calldate")
+            continue
+        raw_tags = row.get("tags")  # none documented (B2.2): usually absent
+        tags = row_tags(raw_tags) if raw_tags else ()
+        unique = is_first_contact(row)
+        if filtering and not keeps(tags, unique):
+            continue
+        pool = row.get("pool_name")
+        marks = pool_marks.get(pool) if pool.__class__ is str else None
+        if marks is None:
+            get = row.get
+            utm = (get("utm_source"), get("utm_medium"), get("utm_campaign"), get("utm_content"), get("utm_term"))
+            try:
+                marks = known_marks.get(utm)
+            except TypeError:  # a mark that is not text: unusual, not worth remembering
+                marks = utm_marks(*utm)
+            if marks is None:
+                marks = _remember(known_marks, utm)
+        disposition = row.get("disposition")
+        if disposition.__class__ is str:
+            status = dispositions.get(disposition)
+            if status is None:
+                status = dispositions[disposition] = disposition.replace("+", " ").replace("_", " ").upper()
+        else:
+            status = None
+        proper = lenient_int(row.get("proper_flag"))
+        call_type = row.get("call_type")
+        yield new_conversion(
+            {
+                "vendor": VENDOR,
+                "stream": "calls",
+                "vendor_id": call_id,
+                "vendor_account_id": account,
+                "kind": CALL,
+                "occurred_at": when[0],
+                "local_date": when[1],
+                "source": marks[0],
+                "traffic_type": marks[1],
+                "campaign": marks[2],
+                "content": marks[3],
+                "keyword": marks[4],
+                "tags": tags,
+                "unique": unique,
+                "static_channel": marks[5],
+                "status": status,
+                "status_type": None,
+                "revenue": None,
+                "visit_id": None,
+                "ga_client_id": text_id(row.get("client_id")),
+                "extra": {
+                    "duration": lenient_int(row.get("duration")),
+                    "billsec": lenient_int(row.get("billsec")),
+                    "proper": None if proper is None else proper == 1,
+                    "call_type": call_type if call_type.__class__ is str else None,
+                    "pool_name": pool if pool.__class__ is str else None,
+                },
+            }
+        )

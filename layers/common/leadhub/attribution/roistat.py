@@ -1,0 +1,420 @@
+"""Roistat rows → conversions (roistat-ringostat.md A6.1 calls, A6.3 orders, A6.4 statuses, A6.5 proxy
+leads, A6.6 clients; seed 000). Pure: rows in, conversions out.
+
+- Calls (A6.1): a static call (`static_source` non-null) takes the marks of the matching static channel
+  (see `rules`), or lands in «Неизвестная кампания (Undefined)» with the source / medium of its
+  `static_source`. A dynamic call takes the UTM of its visit (`visit.source.utm_*`, the client asks for
+  `extend:["visit"]`); with no visit UTM source, the level-1 marker names the source. No visit: Undefined.
+- First contact (KPI «Уникальные»): Roistat sends no such flag, so a call is a first contact when its
+  `caller` has not called before — in `seen_callers` (a set the caller may carry across batches) or
+  earlier in the batch. Rows are read in the order given: the client sorts calls by date (A4).
+- Orders (A6.3, A6.4): status name and type come from the status dictionary (`status/list`), falling
+  back to the status object on the deal. A type other than progress / paid / canceled — null, absent,
+  or a status missing from the dictionary — is «Не учитывается» (`NOT_COUNTED`): such deals are left out
+  when `include_not_counted` is off. Orders are deals, not contacts: the KPI filter does not apply.
+- Proxy leads (A6.5): forms, chats and other non-call contacts. Kind: chat when the lead's `title`
+  names a chat or messenger (a word starting with чат / chat, or jivo, whatsapp, telegram, viber,
+  мессенджер, messenger), else form. A proxy lead has only a visit id (`roistat`): its marks come from
+  `visits` when given (e.g. `visit_index` of extended call/order rows), else Undefined. First contact
+  is by phone, in creation order. The KPI filter applies; proxy leads carry no tags, so the tagged mode
+  keeps none.
+- Clients (A6.6) are not conversions: `normalise_clients` gives plain JSON-ready rows for the client
+  report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from leadhub.attribution.rules import (
+    COUNTED_STATUS_TYPES,
+    NOT_COUNTED,
+    PLACEHOLDER,
+    UNDEFINED_MARKS,
+    AttributionRules,
+    Marks,
+    Rejected,
+    clean_mark,
+    lenient_float,
+    lenient_int,
+    new_conversion,
+    reject,
+    row_tags,
+    text_id,
+)
+from leadhub.models.conversion import UNDEFINED_CAMPAIGN, Conversion, Kind
+
+VENDOR = "roistat"
+CALL = Kind.CALL
+ORDER = Kind.ORDER
+
+CHAT_TITLE = re.compile(r"(?i)\b(?:чат|chat)|jivo|whatsapp|telegram|viber|мессенджер|messenger")
+
+Visits = Mapping[str, Mapping[str, Any]]
+#: Distinct visit sources remembered per batch (a bound, should a batch hold an unusual variety).
+KNOWN_SOURCES_LIMIT = 50_000
+
+
+# --- marks -----------------------------------------------------------------------------------------
+
+
+def source_marks(source: Mapping[str, Any]) -> Marks:
+    """Marks of a visit's `source` object: its UTM, the level-1 marker standing in for a missing utm_source."""
+    campaign = clean_mark(source.get("utm_campaign"))
+    return (
+        clean_mark(source.get("utm_source")) or _level_1_marker(source) or PLACEHOLDER,
+        clean_mark(source.get("utm_medium")) or PLACEHOLDER,
+        campaign or UNDEFINED_CAMPAIGN,
+        clean_mark(source.get("utm_content")),
+        clean_mark(source.get("utm_term")),
+        False,
+    )
+
+
+def _level_1_marker(source: Mapping[str, Any]) -> str | None:
+    levels = source.get("system_name_by_level")
+    if isinstance(levels, list) and levels:
+        return clean_mark(levels[0])
+    return clean_mark(source.get("system_name"))
+
+
+def unmatched_static_marks(static_source: Mapping[str, Any]) -> Marks:
+    """A static channel nobody configured: Undefined (seed 000), keeping what source it names."""
+    source, medium, _, content, keyword, _ = source_marks(static_source)
+    return (source, medium, UNDEFINED_CAMPAIGN, content, keyword, False)
+
+
+class Attribution:
+    """Marks of calls, deals and leads under one connector's rules. A batch holds few distinct sources
+    (visit sources, static channels), so each one's marks are worked out once."""
+
+    __slots__ = ("_known", "rules")
+
+    def __init__(self, rules: AttributionRules) -> None:
+        self.rules = rules
+        self._known: dict[tuple[Any, ...], Marks] = {}
+
+    def call(self, static_source: Any, visit: Mapping[str, Any] | None) -> Marks:
+        """Static channel first: `static_source` is filled only for static call tracking (A6.1)."""
+        if static_source:
+            if static_source.__class__ is dict:
+                return self._remembered(static_source, static=True)
+            if isinstance(static_source, str):  # a bare marker, should a payload ever send one
+                return self._work_out({"system_name": static_source}, static=True)
+            return self._work_out(static_source, static=True) if isinstance(static_source, Mapping) else UNDEFINED_MARKS
+        return self.visit(visit)
+
+    def visit(self, visit: Mapping[str, Any] | None) -> Marks:
+        source = visit.get("source") if visit else None
+        if source.__class__ is dict:
+            return self._remembered(source, static=False)
+        return self._work_out(source, static=False) if source and isinstance(source, Mapping) else UNDEFINED_MARKS
+
+    def _remembered(self, source: dict[str, Any], *, static: bool) -> Marks:
+        get = source.get
+        key = (
+            static,
+            get("system_name"),
+            get("utm_source"),
+            get("utm_medium"),
+            get("utm_campaign"),
+            get("utm_content"),
+            get("utm_term"),
+            get("openstat"),
+        )
+        try:
+            marks = self._known.get(key)
+        except TypeError:  # a mark that is not text: unusual, not worth remembering
+            return self._work_out(source, static=static)
+        if marks is None:
+            if len(self._known) >= KNOWN_SOURCES_LIMIT:
+                self._known.clear()
+            marks = self._known[key] = self._work_out(source, static=static)
+        return marks
+
+    def _work_out(self, source: Mapping[str, Any], *, static: bool) -> Marks:
+        if static:
+            return self.rules.static_marks(source) or unmatched_static_marks(source)
+        return source_marks(source)
+
+
+def visit_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Visit id → visit, from rows read with `extend:["visit"]` (calls, orders): lets proxy leads and
+    orders without their own visit be attributed."""
+    visits: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        visit = row.get("visit")
+        visit_id = text_id(visit.get("id")) if isinstance(visit, Mapping) else None
+        if visit_id is not None:
+            visits[visit_id] = visit  # type: ignore[assignment]
+    return visits
+
+
+# --- calls -----------------------------------------------------------------------------------------
+
+
+def normalise_calls(
+    rows: Iterable[Mapping[str, Any]],
+    rules: AttributionRules,
+    vendor_account_id: str,
+    *,
+    seen_callers: set[str] | None = None,
+    rejected: Rejected | None = None,
+) -> Iterator[Conversion]:
+    """One conversion per call the KPI mode keeps (A6.1); rows with no id or date go to `rejected`."""
+    seen = set() if seen_callers is None else seen_callers
+    account = str(vendor_account_id)
+    read_time = rules.clock.read
+    filtering = rules.filters_contacts
+    keeps = rules.keeps
+    marks_of = Attribution(rules).call
+    for row in rows:
+        call_id = text_id(row.get("id"))
+        when = read_time(row.get("date"))
+        if call_id is None or when is None:
+            reject(rejected, row, "a call needs an id and a date")
+            continue
+        raw_tags = row.get("tags")
+        tags = row_tags(raw_tags) if raw_tags else ()
+        unique = _first_contact(row.get("caller"), seen)
+        if filtering and not keeps(tags, unique):
+            continue
+        visit = row.get("visit")
+        if visit is not None and visit.__class__ is not dict and not isinstance(visit, Mapping):
+            visit = None
+        source, traffic_type, campaign, content, keyword, static = marks_of(row.get("static_source"), visit)
+        visit_id = row.get("visit_id") or (visit.get("id") if visit else None)
+        status = row.get("status")
+        yield new_conversion(
+            {
+                "vendor": VENDOR,
+                "stream": "calls",
+                "vendor_id": call_id,
+                "vendor_account_id": account,
+                "kind": CALL,
+                "occurred_at": when[0],
+                "local_date": when[1],
+                "source": source,
+                "traffic_type": traffic_type,
+                "campaign": campaign,
+                "content": content,
+                "keyword": keyword,
+                "tags": tags,
+                "unique": unique,
+                "static_channel": static,
+                "status": status if status.__class__ is str else None,
+                "status_type": None,
+                "revenue": None,
+                "visit_id": text_id(visit_id),
+                "ga_client_id": text_id(visit.get("google_client_id")) if visit else None,
+                "extra": {
+                    "duration": lenient_int(row.get("duration")),
+                    "answer_duration": lenient_int(row.get("answer_duration")),
+                    "order_id": text_id(row.get("order_id")),
+                },
+            }
+        )
+
+
+def _first_contact(phone: Any, seen: set[str]) -> bool:
+    """True for a number not seen before (which it then is); a row with no number counts as first.
+    Numbers compare by their digits: Roistat sends callers as digits, clients may keep a leading +."""
+    if phone.__class__ is not str:
+        phone = text_id(phone) or ""
+    number = phone if phone.isdigit() else "".join(char for char in phone if char.isdigit())
+    if not number:
+        return True
+    if number in seen:
+        return False
+    seen.add(number)
+    return True
+
+
+# --- orders ----------------------------------------------------------------------------------------
+
+
+def status_dictionary(statuses: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str | None, str]]:
+    """Status id → (name, type) from `status/list` (A6.4); a type outside the three groups is NOT_COUNTED."""
+    dictionary: dict[str, tuple[str | None, str]] = {}
+    for status in statuses:
+        status_id = text_id(status.get("id"))
+        if status_id is not None:
+            dictionary[status_id] = (text_id(status.get("name")), _status_type(status.get("type")))
+    return dictionary
+
+
+def _status_type(value: Any) -> str:
+    return value if value in COUNTED_STATUS_TYPES else NOT_COUNTED
+
+
+def order_status(order: Mapping[str, Any], dictionary: Mapping[str, tuple[str | None, str]]) -> tuple[str | None, str]:
+    """(name, type) of a deal's status. With a dictionary, a status left out of it is «Не учитывается»:
+    that is what Roistat does with deals whose status the dictionary no longer lists (A6.4)."""
+    status = order.get("status")
+    if not isinstance(status, Mapping):
+        status = {"id": status} if status is not None else {}
+    status_id = text_id(status.get("id"))
+    known = dictionary.get(status_id) if status_id is not None else None
+    if known is not None:
+        return known[0] or text_id(status.get("name")), known[1]
+    if dictionary:
+        return text_id(status.get("name")), NOT_COUNTED
+    return text_id(status.get("name")), _status_type(status.get("type"))
+
+
+def normalise_orders(
+    rows: Iterable[Mapping[str, Any]],
+    statuses: Iterable[Mapping[str, Any]],
+    rules: AttributionRules,
+    vendor_account_id: str,
+    *,
+    visits: Visits | None = None,
+    rejected: Rejected | None = None,
+) -> Iterator[Conversion]:
+    """One conversion per deal (A6.3), dated by its creation; «Не учитывается» deals only when counted."""
+    dictionary = status_dictionary(statuses)
+    account = str(vendor_account_id)
+    visit_marks = Attribution(rules).visit
+    for row in rows:
+        order_id = text_id(row.get("id"))
+        when = rules.clock.read(row.get("creation_date"))
+        if order_id is None or when is None:
+            reject(rejected, row, "a deal needs an id and a creation date")
+            continue
+        status_name, status_type = order_status(row, dictionary)
+        if not rules.counts_status(status_type):
+            continue
+        visit_id = text_id(row.get("roistat") or row.get("visit_id"))
+        visit = row.get("visit")
+        if not isinstance(visit, Mapping):
+            visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
+        source, traffic_type, campaign, content, keyword, static = visit_marks(visit)
+        yield new_conversion(
+            {
+                "vendor": VENDOR,
+                "stream": "orders",
+                "vendor_id": order_id,
+                "vendor_account_id": account,
+                "kind": ORDER,
+                "occurred_at": when[0],
+                "local_date": when[1],
+                "source": source,
+                "traffic_type": traffic_type,
+                "campaign": campaign,
+                "content": content,
+                "keyword": keyword,
+                "tags": (),
+                "unique": True,
+                "static_channel": static,
+                "status": status_name,
+                "status_type": status_type,
+                "revenue": lenient_float(row.get("revenue")),
+                "visit_id": visit_id,
+                "ga_client_id": text_id(visit.get("google_client_id")) if visit else None,
+                "extra": {
+                    "source_type": text_id(row.get("source_type")),
+                    "client_id": text_id(row.get("client_id")),
+                    "cost": lenient_float(row.get("cost")),
+                    "profit": lenient_float(row.get("profit")),
+                },
+            }
+        )
+
+
+# --- proxy leads -----------------------------------------------------------------------------------
+
+
+def lead_kind(lead: Mapping[str, Any]) -> Kind:
+    title = lead.get("title")
+    return Kind.CHAT if isinstance(title, str) and CHAT_TITLE.search(title) else Kind.FORM
+
+
+def normalise_proxy_leads(
+    rows: Iterable[Mapping[str, Any]],
+    rules: AttributionRules,
+    vendor_account_id: str,
+    *,
+    visits: Visits | None = None,
+    seen_phones: set[str] | None = None,
+    rejected: Rejected | None = None,
+) -> Iterator[Conversion]:
+    """One conversion per proxy lead the KPI mode keeps (A6.5): a form or a chat."""
+    seen = set() if seen_phones is None else seen_phones
+    account = str(vendor_account_id)
+    visit_marks = Attribution(rules).visit
+    # One small answer a day with no documented order: sort it, so "first contact" means first in time.
+    for row in sorted(rows, key=lambda lead: str(lead.get("creation_date") or "")):
+        lead_id = text_id(row.get("id"))
+        when = rules.clock.read(row.get("creation_date"))
+        if lead_id is None or when is None:
+            reject(rejected, row, "a proxy lead needs an id and a creation date")
+            continue
+        unique = _first_contact(row.get("phone"), seen)
+        if not rules.keeps((), unique):
+            continue
+        visit_id = text_id(row.get("roistat"))
+        visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
+        source, traffic_type, campaign, content, keyword, static = visit_marks(visit)
+        yield new_conversion(
+            {
+                "vendor": VENDOR,
+                "stream": "proxyleads",
+                "vendor_id": lead_id,
+                "vendor_account_id": account,
+                "kind": lead_kind(row),
+                "occurred_at": when[0],
+                "local_date": when[1],
+                "source": source,
+                "traffic_type": traffic_type,
+                "campaign": campaign,
+                "content": content,
+                "keyword": keyword,
+                "tags": (),
+                "unique": unique,
+                "static_channel": static,
+                "status": None,
+                "status_type": None,
+                "revenue": None,
+                "visit_id": visit_id,
+                "ga_client_id": text_id(visit.get("google_client_id")) if visit else None,
+                "extra": {"title": text_id(row.get("title")), "order_id": text_id(row.get("order_id"))},
+            }
+        )
+
+
+# --- clients ---------------------------------------------------------------------------------------
+
+
+def normalise_clients(
+    rows: Iterable[Mapping[str, Any]], rules: AttributionRules, vendor_account_id: str
+) -> Iterator[dict[str, Any]]:
+    """The client report (A6.6), JSON-ready: dates as ISO text in UTC, first visit's project-local date.
+    Contact details stay: seed 000 asks for «Просмотр контактных данных клиента» for this report."""
+    account = str(vendor_account_id)
+    for row in rows:
+        first_visit = rules.clock.read(row.get("first_visit_date"))
+        first_order = rules.clock.read(row.get("first_order_date"))
+        last_order = rules.clock.read(row.get("last_order_date"))
+        yield {
+            "vendor": VENDOR,
+            "vendor_account_id": account,
+            "client_id": text_id(row.get("id")),
+            "external_id": text_id(row.get("external_id")),
+            "name": text_id(row.get("name")),
+            "phone": text_id(row.get("phone")),
+            "email": text_id(row.get("email")),
+            "company": text_id(row.get("company")),
+            "first_visit_at": first_visit[0].isoformat() if first_visit else None,
+            "first_visit_local_date": first_visit[1].isoformat() if first_visit else None,
+            "first_order_at": first_order[0].isoformat() if first_order else None,
+            "last_order_at": last_order[0].isoformat() if last_order else None,
+            "order_count": lenient_int(row.get("order_count")) or 0,
+            "revenue": lenient_float(row.get("revenue")),
+            "profit": lenient_float(row.get("profit")),
+            "first_visit_source": clean_mark(row.get("first_visit_marker_alias_level_1"))
+            or clean_mark(row.get("first_visit_marker_alias")),
+            "first_visit_marker": clean_mark(row.get("first_visit_marker_alias")),
+            "first_visit_marker_name": clean_mark(row.get("first_visit_marker")),
+        }

@@ -1,0 +1,372 @@
+"""How a connector's settings turn vendor rows into report conversions: static channels, the
+Performance KPI filter, the project's calendar. Built once per connector run; no I/O.
+
+Seeds 000 (Roistat) and 001 (Ringostat), "Коннекторы" page:
+- Performance KPI: «Все обращения» keeps every contact; «Тегированные лиды» keeps contacts carrying
+  one of the tags, "typed exactly as in the vendor's account" (exact, case-sensitive match);
+  «Уникальные обращения» keeps first contacts only.
+- Static channels: a static call-tracking channel shows in reports under the source / traffic type /
+  campaign the user typed. A static call with no matching channel lands in «Неизвестная кампания
+  (Undefined)», and so does anything else with no campaign: nothing is ever dropped for lacking one.
+
+Static-channel matching (the "Параметр" column):
+- Roistat (roistat-ringostat.md A6.1, A6.2): a static call carries `static_source`, the channel's
+  marker (`system_name`, the `options.static_source` of its script) and the UTM marks set on the
+  script. The parameter names which of these the value is compared with: `roistat` / `marker` /
+  `маркер` / `system_name` → `system_name`; `utm_source` … `utm_content`, `openstat` → that key. A
+  parameter we do not know is read as the marker, because the marker is what every static channel
+  has. Parameter names are compared trimmed and case-folded (they name a field); values exactly.
+  Rules apply only to static calls (`static_source` non-null); when several match, the first row of
+  the settings wins.
+- Ringostat (B2.2, seed 001): the value is the number pool's name, compared with the call's
+  `pool_name` exactly; the parameter column is not consulted (the pool is the only key seed 001 has).
+
+Marks: a value that is absent, empty, blank or GA's "(not set)" counts as no value; no source or
+traffic type reads as `PLACEHOLDER` "(none)".
+
+The hot path is plain: marks are tuples, static lookups are dicts prepared here, and conversions
+are built without validation by `new_conversion` (the callers check the types themselves).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from leadhub.models.conversion import UNDEFINED_CAMPAIGN, Conversion, Kind
+from leadhub.models.settings import KpiMode, RingostatSettings, RoistatSettings, StaticChannel, Vendor
+
+#: Source / traffic type of a conversion that has none.
+PLACEHOLDER = "(none)"
+#: GA's "no value" mark (Ringostat B2.2 sends GA-style marks).
+NOT_SET = "(not set)"
+#: The status type of a deal in «Не учитывается» (same word as `leadhub.vendors.roistat.NOT_COUNTED`).
+NOT_COUNTED = "not_counted"
+COUNTED_STATUS_TYPES = frozenset({"progress", "paid", "canceled"})
+
+#: (source, traffic type, campaign, content, keyword, set by a static channel)
+Marks = tuple[str, str, str, str | None, str | None, bool]
+UNDEFINED_MARKS: Marks = (PLACEHOLDER, PLACEHOLDER, UNDEFINED_CAMPAIGN, None, None, False)
+
+MARKER = "system_name"
+#: Roistat static-channel parameter → the `static_source` key its value is compared with.
+ROISTAT_PARAMETER_KEYS = {
+    "roistat": MARKER,
+    "marker": MARKER,
+    "маркер": MARKER,
+    "system_name": MARKER,
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "utm_term": "utm_term",
+    "utm_content": "utm_content",
+    "openstat": "openstat",
+}
+
+#: Hours of vendor time whose project date is remembered (a bound, so a long run cannot grow it).
+_CACHE_LIMIT = 100_000
+_UNKNOWN: Any = object()
+_LAST_INSTANT_OF_HOUR = timedelta(hours=1, microseconds=-1)
+
+
+def roistat_parameter_key(parameter: str) -> str:
+    return ROISTAT_PARAMETER_KEYS.get(parameter.strip().casefold(), MARKER)
+
+
+def clean_mark(value: Any) -> str | None:
+    """A UTM mark, or None when it carries nothing."""
+    if value.__class__ is str:
+        return value if value and value != NOT_SET and not value.isspace() else None
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    return clean_mark(str(value))
+
+
+def utm_marks(source: Any, medium: Any, campaign: Any, content: Any, term: Any) -> Marks:
+    """Marks from a visit's UTM; no campaign means «Неизвестная кампания (Undefined)»."""
+    return (
+        clean_mark(source) or PLACEHOLDER,
+        clean_mark(medium) or PLACEHOLDER,
+        clean_mark(campaign) or UNDEFINED_CAMPAIGN,
+        clean_mark(content),
+        clean_mark(term),
+        False,
+    )
+
+
+def channel_marks(channel: StaticChannel) -> Marks:
+    return (channel.source, channel.traffic_type, channel.campaign, None, None, True)
+
+
+def lenient_int(value: Any) -> int | None:
+    """Ringostat mixes ints and numeric strings (B2.2): 36, "36", " 36 ", "36.0" → 36."""
+    if value.__class__ is int:
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            number = lenient_float(text)
+            return int(number) if number is not None and number.is_integer() else None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def lenient_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def text_id(value: Any) -> str | None:
+    """A vendor id as text: ids come as strings or numbers (fixtures: navessan tz variants)."""
+    if value.__class__ is str:
+        return value if value else None
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    return str(value)
+
+
+def row_tags(raw: Any) -> tuple[str, ...]:
+    """Tags as strings from any shape seen or suspected (A6.1 [UNCERTAIN]): strings, {"name"|"title"},
+    null, "a, b". Same reading as `leadhub.vendors.roistat.call_tags`, with a fast path for the usual
+    list of clean strings."""
+    if not raw:
+        return ()
+    if raw.__class__ is list:
+        for item in raw:
+            if item.__class__ is not str or not item or item[0].isspace() or item[-1].isspace():
+                break
+        else:
+            return tuple(raw)
+    elif isinstance(raw, str):
+        raw = raw.split(",")
+    else:
+        return ()
+    tags = []
+    for item in raw:
+        name = (item.get("name") or item.get("title")) if isinstance(item, Mapping) else item
+        if isinstance(name, str | int) and str(name).strip():
+            tags.append(str(name).strip())
+    return tuple(tags)
+
+
+class ProjectClock:
+    """Vendor timestamps → (UTC instant, date in the project's zone).
+
+    A naive timestamp is UTC (Roistat A5: proxy leads and clients). The project's date is remembered
+    per hour of the vendor's text, so most rows pay for one ISO parse and one dict lookup.
+    """
+
+    __slots__ = ("_dates", "zone")
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        #: "YYYY-MM-DDTHH" + the text after the seconds (its offset) → the project date of that whole
+        #: hour, or None when midnight or a clock change falls inside it (then each row is worked out).
+        self._dates: dict[str, date | None] = {}
+
+    def read(self, text: Any) -> tuple[datetime, date] | None:
+        """None when the text is not an ISO-8601 timestamp."""
+        try:
+            moment = datetime.fromisoformat(text)
+        except (TypeError, ValueError):
+            return None
+        original = moment
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        elif moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        if 19 <= len(text) <= 25 and text[13] == ":" == text[16]:  # "YYYY-MM-DDTHH:MM:SS" + offset
+            key = text[:13] + text[19:]
+            local = self._dates.get(key, _UNKNOWN)
+            if local is _UNKNOWN:
+                local = self._remember_hour(key, moment, original)
+            if local is not None:
+                return moment, local
+        return moment, moment.astimezone(self.zone).date()
+
+    def _remember_hour(self, key: str, moment: datetime, original: datetime) -> date | None:
+        start = moment - timedelta(minutes=original.minute, seconds=original.second, microseconds=original.microsecond)
+        first = start.astimezone(self.zone)
+        last = (start + _LAST_INSTANT_OF_HOUR).astimezone(self.zone)
+        same = first.date() == last.date() and first.utcoffset() == last.utcoffset()
+        if len(self._dates) >= _CACHE_LIMIT:
+            self._dates.clear()
+        local = self._dates[key] = first.date() if same else None
+        return local
+
+
+class AttributionRules:
+    """One connector's attribution rules (see the module docstring)."""
+
+    __slots__ = (
+        "clock",
+        "filters_contacts",
+        "include_not_counted",
+        "kpi_mode",
+        "pool_marks",
+        "roistat_channels",
+        "tags",
+        "vendor",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        *,
+        vendor: Vendor | str,
+        kpi_mode: KpiMode | str = KpiMode.ALL,
+        tags: Iterable[str] = (),
+        static_channels: Iterable[StaticChannel] = (),
+        include_not_counted: bool = True,
+        project_timezone: str | ZoneInfo = "UTC",
+    ) -> None:
+        self.vendor = Vendor(vendor)
+        self.kpi_mode = KpiMode(kpi_mode)
+        #: False in «Все обращения»: the hot loops then skip the filter altogether.
+        self.filters_contacts = self.kpi_mode is not KpiMode.ALL
+        #: Only the tagged mode filters by tags (settings' `effective_tags`).
+        self.tags = frozenset(tags) if self.kpi_mode is KpiMode.TAGGED else frozenset()
+        self.include_not_counted = include_not_counted
+        self.zone = project_timezone if isinstance(project_timezone, ZoneInfo) else ZoneInfo(project_timezone)
+        self.clock = ProjectClock(self.zone)
+        channels = list(static_channels)
+        #: Ringostat: pool name → marks; the first row of the settings wins.
+        self.pool_marks: dict[str, Marks] = {}
+        #: Roistat: (`static_source` key, {value: (settings row, marks)}), keys in first-use order.
+        self.roistat_channels: tuple[tuple[str, dict[str, tuple[int, Marks]]], ...] = ()
+        if self.vendor is Vendor.RINGOSTAT:
+            for channel in channels:
+                self.pool_marks.setdefault(channel.value, channel_marks(channel))
+        else:
+            by_key: dict[str, dict[str, tuple[int, Marks]]] = {}
+            for row, channel in enumerate(channels):
+                values = by_key.setdefault(roistat_parameter_key(channel.parameter), {})
+                values.setdefault(channel.value, (row, channel_marks(channel)))
+            self.roistat_channels = tuple(by_key.items())
+
+    @classmethod
+    def from_settings(cls, settings: BaseModel, *, project_timezone: str | ZoneInfo) -> AttributionRules:
+        """Rules from validated Roistat or Ringostat settings (`settings_for`)."""
+        if not isinstance(settings, RoistatSettings | RingostatSettings):
+            raise TypeError(f"no attribution rules for {type(settings).__name__}")
+        return cls(
+            vendor=settings.vendor,
+            kpi_mode=settings.kpi_mode,
+            tags=settings.effective_tags(),
+            static_channels=settings.static_channels,
+            include_not_counted=getattr(settings, "include_not_counted", True),
+            project_timezone=project_timezone,
+        )
+
+    def keeps(self, tags: tuple[str, ...], unique: bool) -> bool:
+        """The Performance KPI filter for a contact (call, form, chat)."""
+        mode = self.kpi_mode
+        if mode is KpiMode.ALL:
+            return True
+        if mode is KpiMode.UNIQUE:
+            return unique
+        return not self.tags.isdisjoint(tags)
+
+    def counts_status(self, status_type: str) -> bool:
+        """Deals in «Не учитывается» count only when the setting says so (seed 000)."""
+        return self.include_not_counted or status_type != NOT_COUNTED
+
+    def static_marks(self, static_source: Mapping[str, Any]) -> Marks | None:
+        """The marks of the first settings row matching a Roistat `static_source`, if any."""
+        found: tuple[int, Marks] | None = None
+        for key, values in self.roistat_channels:
+            value = static_source.get(key)
+            hit = values.get(value) if value.__class__ is str else None
+            if hit is not None and (found is None or hit[0] < found[0]):
+                found = hit
+        return found[1] if found is not None else None
+
+
+# --- building conversions without validation ---------------------------------------------------
+
+_FIELDS_SET = frozenset(Conversion.model_fields)
+_new_object = Conversion.__new__
+# The slots every pydantic model carries, set through their descriptors: cheaper than setattr by name.
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def _construct_fast(values: dict[str, Any]) -> Conversion:
+    # What `model_construct` does, minus its per-field default handling: ~10× cheaper (it is even
+    # slower than validating). `values` must hold every field, already of its declared type.
+    model = _new_object(Conversion)
+    _set_dict(model, values)
+    _set_fields_set(model, _FIELDS_SET)
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
+
+
+def _construct_safe(values: dict[str, Any]) -> Conversion:
+    return Conversion.model_construct(**values)
+
+
+def _fast_path_agrees() -> bool:
+    """Guards against a pydantic upgrade changing model internals: the fast path must build the very
+    model validation builds."""
+    sample: dict[str, Any] = {
+        "vendor": "v",
+        "stream": "calls",
+        "vendor_id": "1",
+        "vendor_account_id": "1",
+        "kind": Kind.CALL,
+        "occurred_at": datetime(2024, 1, 1, tzinfo=UTC),
+        "local_date": date(2024, 1, 1),
+        "source": "s",
+        "traffic_type": "t",
+        "campaign": "c",
+        "content": None,
+        "keyword": None,
+        "tags": ("a",),
+        "unique": True,
+        "static_channel": False,
+        "status": None,
+        "status_type": None,
+        "revenue": None,
+        "visit_id": None,
+        "ga_client_id": None,
+        "extra": {"n": 1},
+    }
+    try:
+        fast = _construct_fast(dict(sample))
+        validated = Conversion(**sample)
+        return list(sample) == list(Conversion.model_fields) and fast == validated and fast.model_dump() == sample
+    except Exception:
+        return False
+
+
+#: Builds a Conversion from a dict holding every field in declaration order, values already typed.
+new_conversion: Callable[[dict[str, Any]], Conversion] = _construct_fast if _fast_path_agrees() else _construct_safe
+
+Rejected = Callable[[Mapping[str, Any], str], None]
+
+
+def reject(rejected: Rejected | None, row: Mapping[str, Any], reason: str) -> None:
+    """Tell the caller (who may log or count it) about a row that cannot become a conversion."""
+    if rejected is not None:
+        rejected(row, reason)

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import boto3
 import openpyxl
@@ -427,3 +430,46 @@ def test_amocrm_connects_through_the_oauth_code_exchange(
     assert code not in str(connector) and knobs.client_secret not in str(connector)
     spent = check(api, project["id"], "amocrm", credentials)
     assert spent.status_code == 422  # an authorization code is single-use
+
+
+# --- extraction and reports over HTTP ------------------------------------------------------------
+
+
+def test_sync_now_loads_data_that_the_report_and_its_xlsx_show(api: Api, stack: dict[str, str]) -> None:
+    project = api.call("POST", "/projects", json={"name": "Отчёт", "timezone": "Europe/Kyiv"}).json()
+    connector = create(api, project["id"], "ringostat", {"auth_key": RINGOSTAT_KEY}, name="Calls")
+    started = api.call("POST", f"/connectors/{connector['id']}/sync")
+    assert started.status_code == 202
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        streams = api.call("GET", f"/connectors/{connector['id']}/status").json()["streams"]
+        if streams[0]["last_success_at"]:
+            break
+        time.sleep(0.5)
+    assert streams[0]["state"] == "idle", streams
+    assert streams[0]["rows_loaded"] > 0
+
+    today = datetime.now(ZoneInfo("Europe/Kyiv")).date()
+    params = {"from": (today - timedelta(days=40)).isoformat(), "to": today.isoformat(), "group_by": "campaign"}
+    report = api.call("GET", f"/projects/{project['id']}/conversions", params=params).json()
+    assert report["total_conversions"] > 0
+    assert sum(row["conversions"] for row in report["rows"]) == report["total_conversions"]
+    assert "Неизвестная кампания (Undefined)" in {row["dimensions"]["campaign"] for row in report["rows"]}
+
+    bad = api.call("GET", f"/projects/{project['id']}/conversions", params={**params, "group_by": "colour"})
+    assert bad.status_code == 422 and "group_by" in bad.text
+    backwards = api.call("GET", f"/projects/{project['id']}/conversions", params={**params, "to": "2000-01-01"})
+    assert backwards.status_code == 422
+
+    body = {"from": params["from"], "to": params["to"], "group_by": ["source", "campaign"]}
+    link = api.call("POST", f"/projects/{project['id']}/reports/conversions", json=body).json()
+    book = openpyxl.load_workbook(io.BytesIO(requests.get(link["url"], timeout=30).content))
+    sheet = book.active
+    assert sheet is not None
+    assert [cell.value for cell in sheet[1]] == ["Источник трафика", "Кампания", "Конверсии", "Выручка"]
+    assert sheet.freeze_panes == "A2"
+    assert len(sheet._charts) == 1
+    assert (
+        sum(row[2] for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row - 1, values_only=True))
+        == (report["total_conversions"])
+    )

@@ -15,10 +15,11 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 import requests
+from typing_extensions import Unpack
 
 from leadhub.observability import logger
 from leadhub.redaction import redact, redact_url, register_secrets
@@ -92,6 +93,18 @@ def classify_http_status(vendor: str, response: requests.Response) -> errors.Ven
     return errors.RequestRejected(vendor, f"request rejected: {snippet}", status=status)
 
 
+class RequestOptions(TypedDict, total=False):
+    params: Mapping[str, Any] | None
+    json_body: Any
+    data: Any
+    headers: Mapping[str, str] | None
+    #: Limits that apply to this call besides the transport's own (e.g. one method of the API).
+    extra_limiters: Sequence[RateLimiter]
+    timeout: tuple[float, float] | None
+    #: False for calls that create something (see Call.idempotent).
+    idempotent: bool
+
+
 @dataclass(frozen=True)
 class Call:
     """One outgoing request, as it is sent on every attempt."""
@@ -149,44 +162,29 @@ class Transport:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        extra_limiters: Sequence[RateLimiter] = (),
-        timeout: tuple[float, float] | None = None,
-        idempotent: bool = True,
-    ) -> requests.Response:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> requests.Response:
         """Send a request, retrying transient failures; return a response that is not an error."""
-        call = Call(method, self.url(path), params, json_body, data, headers, timeout, idempotent)
-        response, _ = self._send(call, extra_limiters, expect_json=False)
+        response, _ = self._send(self._call(method, path, options), options, expect_json=False)
         return response
 
-    def request_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        extra_limiters: Sequence[RateLimiter] = (),
-        timeout: tuple[float, float] | None = None,
-        idempotent: bool = True,
-    ) -> tuple[requests.Response, Any]:
+    def request_json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> tuple[requests.Response, Any]:
         """Like `request`, and a body that is not JSON counts as a failed attempt (MalformedResponse)."""
-        call = Call(method, self.url(path), params, json_body, data, headers, timeout, idempotent)
-        return self._send(call, extra_limiters, expect_json=True)
+        return self._send(self._call(method, path, options), options, expect_json=True)
 
-    def _send(
-        self, call: Call, extra_limiters: Sequence[RateLimiter], *, expect_json: bool
-    ) -> tuple[requests.Response, Any]:
+    def _call(self, method: str, path: str, options: RequestOptions) -> Call:
+        return Call(
+            method,
+            self.url(path),
+            options.get("params"),
+            options.get("json_body"),
+            options.get("data"),
+            options.get("headers"),
+            options.get("timeout"),
+            options.get("idempotent", True),
+        )
+
+    def _send(self, call: Call, options: RequestOptions, *, expect_json: bool) -> tuple[requests.Response, Any]:
+        extra_limiters = options.get("extra_limiters", ())
         retry = self.policy.retry
         attempt = 0
         while True:

@@ -54,10 +54,11 @@ same run: these machines are noisy, so compare ratios, not seconds.
 ## Ringostat calls: parse → normalise → attribute → write day partitions, vs dlt
 
 {rows:,} calls ({DAYS} days × {CALLS_PER_DAY:,}; one real `calls/list` page from the simulator,
-{len(page) / 2**20:.1f} MiB of JSON, consumed once per day by both pipelines). Leadhub: `orjson.loads` (as the transport parses a vendor page), the
-attribution rules (static pools, UTM marks, Undefined campaign, unique flag, local date), gzip JSON Lines
-day partitions written to local disk. dlt {dlt_version()}: the same parsed rows, `filesystem` destination,
-`jsonl` files (dlt normalises and writes; it does no attribution).
+{len(page) / 2**20:.1f} MiB of JSON, consumed once per day by both pipelines). Leadhub: `orjson.loads`
+(as the transport parses a vendor page), the attribution rules (static pools, UTM marks, Undefined
+campaign, unique flag, local date), gzip JSON Lines day partitions written to local disk.
+dlt {dlt_version()}: the same parsed rows, `filesystem` destination, `jsonl` files (dlt normalises
+and writes; it does no attribution).
 
 | pipeline | rows | seconds | rows/s |
 |---|---:|---:|---:|

@@ -129,6 +129,9 @@ def test_a_run_stopped_half_way_resumes_from_its_checkpoint(world: World) -> Non
     budget = iter([10**9, 10**9, 0])
     assert world.run(remaining_ms=lambda: next(budget, 0)) == "partial"
     assert world.report() != world.truth()
+    [calls] = connector_status(Connectors().get(ACCOUNT, world.connector_id)).streams
+    assert calls.state == "backfilling"
+    assert calls.progress is not None and calls.progress.done == 2 < calls.progress.total
     assert world.run() == "done"
     assert world.report() == world.truth()
 

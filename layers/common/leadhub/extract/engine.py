@@ -134,7 +134,8 @@ class ConnectorRun:
     def _run_stream(self, reader: StreamReader) -> StreamOutcome:
         state = self._load_state(reader.name)
         days = self._days(reader, state)
-        state.status = "running"
+        # a first run reads the whole initial history: the status says so, with progress
+        state.status = "backfilling" if state.cursor is None and not reader.snapshot else "running"
         state = self._save_state(reader.name, state)
         outcome = StreamOutcome(reader.name, "done")
         try:
@@ -147,7 +148,8 @@ class ConnectorRun:
                 outcome.days += 1
                 outcome.rows += rows
         except TimeLow:
-            state.status = "idle"
+            # an unfinished first read stays "backfilling" with its progress until a run completes it
+            state.status = "backfilling" if state.status == "backfilling" else "idle"
             self._save_state(reader.name, state)
             outcome.status = "stopped"
             return outcome

@@ -10,11 +10,18 @@ import pytest
 import requests
 
 from devstack.aws import LOCAL_AWS_ENV, EmbeddedAws, provision_from_template, use_endpoint
+from leadhub.vendors import ratelimit
 
 for _name, _value in LOCAL_AWS_ENV.items():
     os.environ[_name] = _value
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with the rate-limit history of a fresh process."""
+    ratelimit.forget_all()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from leadhub.extract.engine import RunLimits
+from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
 from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.settings import Vendor
@@ -50,7 +51,8 @@ def loaded(aws: dict[str, str]) -> Iterator[tuple[RoistatSimulator, ConnectorVie
                 name="Roistat",
                 vendor_account_id=str(scenario.project_ids()[0]),
                 credentials={"api_key": DEFAULT_API_KEY},
-                settings={"static_channels": [AVITO]},
+                # orders re-read 30 days by default, at Roistat's 10 requests a minute: keep it short here
+                settings={"static_channels": [AVITO], "lookback_days": {"orders": 2}},
             ),
         )
         outcome = run_connector(connector.id, remaining_ms=lambda: 10**9, limits=RunLimits(initial_days=DAYS + 1))
@@ -96,3 +98,22 @@ def test_calls_land_on_their_days_and_channels_as_the_truth_says(
     unattributed = sum(1 for call in truth if call.kind == "unattributed")
     no_campaign = sum(1 for call in truth if call.kind == "dynamic" and not call.campaign)
     assert campaigns[(UNDEFINED_CAMPAIGN,)] == unconfigured_static + unattributed + no_campaign
+
+
+def test_unique_mode_keeps_each_callers_first_call_across_days(
+    loaded: tuple[RoistatSimulator, ConnectorView, str],
+) -> None:
+    simulator, connector, project_id = loaded
+    truth = simulator.truth(simulator.scenario.project_ids()[0])
+    callers = {"".join(ch for ch in call.caller if ch.isdigit()) for call in truth}
+    repeat_calls = len(truth) - len(callers)
+    assert repeat_calls > 0  # the scenario has callers who call again on later days
+
+    Connectors().update_settings(ACCOUNT, connector.id, {"kpi_mode": "unique"})
+    reattribute(connector.id)
+    assert sum(calls_by(project_id, "date").values()) == len(callers)
+
+    # and a normal run after the switch keeps it so (the lookback re-reads days whose callers
+    # first called before the window)
+    run_connector(connector.id, remaining_ms=lambda: 10**9, limits=RunLimits(initial_days=DAYS + 1))
+    assert sum(calls_by(project_id, "date").values()) == len(callers)

@@ -166,7 +166,7 @@ class ConnectorRun:
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is None:
             return len(raw)
-        lines = (conversion_json(conversion) for conversion in reader.normalise(raw))
+        lines = (conversion_json(conversion) for conversion in reader.normalise(raw, day))
         return self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
 
     def _failed(

@@ -55,7 +55,7 @@ def reattribute(connector_id: str, *, store: ConnectorStore | None = None) -> in
     for partition in raw_days:
         normalise = readers[partition.stream].normalise
         assert normalise is not None
-        conversions = normalise(list(partitions.read(partition)))
+        conversions = normalise(list(partitions.read(partition)), partition.day)
         target = Partition(CONVERSIONS, project_id, connector_id, partition.stream, partition.day)
         partitions.replace_lines(target, (conversion_json(conversion) for conversion in conversions))
     return len(raw_days)

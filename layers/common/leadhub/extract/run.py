@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from leadhub.attribution.rules import AttributionRules
 from leadhub.extract.engine import ConnectorRun, RunLimits, RunOutcome
+from leadhub.extract.first_contacts import FirstContacts
 from leadhub.extract.streams import StreamReader
 from leadhub.extract.vendors import ringostat_streams, roistat_streams
 from leadhub.models.settings import Vendor, settings_for
@@ -30,7 +31,10 @@ def build_streams(
     rules = AttributionRules.from_settings(settings_for(vendor, settings), project_timezone=zone)
     account = str(connector["vendor_account_id"])
     if vendor is Vendor.ROISTAT:
-        return roistat_streams(factory.roistat(secret), settings, rules, account, statuses=statuses)
+        contacts = FirstContacts.for_connector(str(connector["project_id"]), str(connector["item_id"]), "calls")
+        return roistat_streams(
+            factory.roistat(secret), settings, rules, account, first_contacts=contacts, statuses=statuses
+        )
     if vendor is Vendor.RINGOSTAT:
         client = factory.ringostat(secret, project_tz=settings.get("vendor_timezone") or zone)
         return ringostat_streams(client, settings, rules, account)

@@ -10,7 +10,8 @@ from typing import Any
 from leadhub.models.conversion import Conversion
 
 DayReader = Callable[[date, datetime, datetime], Iterable[dict[str, Any]]]
-Normaliser = Callable[[list[dict[str, Any]]], Iterable[Conversion]]
+#: A day's raw rows (and the day) → its conversions.
+Normaliser = Callable[[list[dict[str, Any]], date], Iterable[Conversion]]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 from leadhub.attribution import ringostat as ringostat_attribution
 from leadhub.attribution import roistat as roistat_attribution
 from leadhub.attribution.rules import AttributionRules
+from leadhub.extract.first_contacts import FirstContacts
 from leadhub.extract.streams import DEFAULT_LOOKBACK, StreamReader
 from leadhub.models.conversion import Conversion
 from leadhub.vendors.ringostat import RingostatClient
@@ -31,9 +32,11 @@ def roistat_streams(
     rules: AttributionRules,
     account: str,
     *,
+    first_contacts: FirstContacts,
     statuses: list[dict[str, Any]] | None = None,
 ) -> list[StreamReader]:
-    """`statuses`: the order-status dictionary when it is known already (re-attribution)."""
+    """`first_contacts`: when each number first called (Roistat marks no call as unique).
+    `statuses`: the order-status dictionary when it is known already (re-attribution)."""
     project = int(account)
     enabled = settings.get("streams", {})
     statuses = statuses if statuses is not None else []
@@ -56,13 +59,16 @@ def roistat_streams(
     def clients(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         return client.iter_clients(project)
 
-    def normalise_calls(rows: list[dict[str, Any]]) -> Iterable[Conversion]:
-        return roistat_attribution.normalise_calls(rows, rules, account)
+    def normalise_calls(rows: list[dict[str, Any]], day: date) -> Iterable[Conversion]:
+        seen = first_contacts.seen_before(day)
+        conversions = list(roistat_attribution.normalise_calls(rows, rules, account, seen_callers=seen))
+        first_contacts.record(rows, day)
+        return conversions
 
-    def normalise_orders(rows: list[dict[str, Any]]) -> Iterable[Conversion]:
+    def normalise_orders(rows: list[dict[str, Any]], day: date) -> Iterable[Conversion]:
         return roistat_attribution.normalise_orders(rows, statuses, rules, account)
 
-    def normalise_leads(rows: list[dict[str, Any]]) -> Iterable[Conversion]:
+    def normalise_leads(rows: list[dict[str, Any]], day: date) -> Iterable[Conversion]:
         return roistat_attribution.normalise_proxy_leads(rows, rules, account)
 
     streams = []
@@ -83,7 +89,7 @@ def ringostat_streams(
     def calls(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         return client.iter_calls(start, end)
 
-    def normalise(rows: list[dict[str, Any]]) -> Iterable[Conversion]:
+    def normalise(rows: list[dict[str, Any]], day: date) -> Iterable[Conversion]:
         return ringostat_attribution.normalise_calls(rows, rules, account)
 
     return [StreamReader("calls", _lookback(settings, "calls"), calls, normalise)]

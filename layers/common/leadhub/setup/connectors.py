@@ -219,6 +219,7 @@ class Connectors:
         self.store.delete(item)
         self.secrets.delete(connector_id)
         self.states.delete_all(connector_id)
+        self.objects.delete_prefix(state_prefix(item["project_id"], connector_id))
         removed = 0
         if purge:
             for prefix in data_prefixes(item["project_id"], connector_id):
@@ -229,6 +230,11 @@ class Connectors:
         siblings = list(self.store.list_connectors(account_id, item["project_id"]))
         siblings = [s for s in siblings if s["item_id"] != item["item_id"]] + [item]
         return view(item, duplication_warnings(siblings).get(item["item_id"]))
+
+
+def state_prefix(project_id: str, connector_id: str) -> str:
+    """Where extraction keeps what it must remember besides the sync state (first contacts)."""
+    return f"state/project={project_id}/connector={connector_id}/"
 
 
 def data_prefixes(project_id: str, connector_id: str) -> list[str]:

@@ -81,3 +81,9 @@ def shared_limiter(vendor: str, scope: str, credentials_fingerprint: str, rates:
         if limiter is None:
             limiter = _registry[key] = RateLimiter(rates)
         return limiter
+
+
+def forget_all() -> None:
+    """Drop every shared limiter (a new process starts with none; tests start each as one)."""
+    with _registry_lock:
+        _registry.clear()

@@ -1397,50 +1397,32 @@ class AmoCrmSimulator(Simulator):
         return body
 
     def _add(self, request: SimRequest, user_id: int, entity: str) -> SimResponse:
-        body = self._write_body(request, MAX_LIMIT)
-        if isinstance(body, SimResponse):
-            return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            self._validate(entity, item, check, creating=True)
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
-        saved = []
-        for index, item in enumerate(body):
-            row = self._create(entity, item, user_id)
-            saved.append(
-                {
-                    "id": row["id"],
-                    "request_id": request_id_of(item, index),
-                    "_links": {"self": {"href": self._url(f"/api/v4/{entity}/{row['id']}")}},
-                }
-            )
-        return hal({"_links": {"self": {"href": self._url(request.path)}}, "_embedded": {entity: saved}})
+        return self._write(request, user_id, entity, creating=True)
 
     def _update(self, request: SimRequest, user_id: int, entity: str) -> SimResponse:
+        return self._write(request, user_id, entity, creating=False)
+
+    def _write(self, request: SimRequest, user_id: int, entity: str, *, creating: bool) -> SimResponse:
+        """A batch add (POST) or update (PATCH): all items validated first, then all saved."""
         body = self._write_body(request, MAX_LIMIT)
         if isinstance(body, SimResponse):
             return body
         check = Validation()
         for index, item in enumerate(body):
             check.start(request_id_of(item, index))
-            self._validate(entity, item, check, creating=False)
+            self._validate(entity, item, check, creating=creating)
         rejected = check.response()
         if rejected is not None:
             return rejected
         saved = []
         for index, item in enumerate(body):
-            row = self._change(entity, item, user_id)
-            saved.append(
-                {
-                    "id": row["id"],
-                    "updated_at": row["updated_at"],
-                    "request_id": request_id_of(item, index),
-                    "_links": {"self": {"href": self._url(f"/api/v4/{entity}/{row['id']}")}},
-                }
-            )
+            row = self._create(entity, item, user_id) if creating else self._change(entity, item, user_id)
+            answer: dict[str, Any] = {"id": row["id"]}
+            if not creating:
+                answer["updated_at"] = row["updated_at"]
+            answer["request_id"] = request_id_of(item, index)
+            answer["_links"] = {"self": {"href": self._url(f"/api/v4/{entity}/{row['id']}")}}
+            saved.append(answer)
         return hal({"_links": {"self": {"href": self._url(request.path)}}, "_embedded": {entity: saved}})
 
     def _update_one(self, request: SimRequest, user_id: int, entity: str, entity_id: str) -> SimResponse:

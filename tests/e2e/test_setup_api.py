@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,12 @@ pytestmark = pytest.mark.e2e
 RINGOSTAT_KEY = "ringostat-demo-auth-key"
 SECRETS = (ROISTAT_KEY, RINGOSTAT_KEY, DEMO_TOKEN, AmoCrmKnobs().client_secret)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_text(content: bytes) -> str:
+    """Everything an XLSX holds, decompressed (its parts are zipped XML)."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return "".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
 
 
 class Api:
@@ -327,6 +334,7 @@ def test_static_channels_export_to_xlsx_and_import_back(api: Api, roistat: dict[
     assert link["rows"] == 2 and link["expires_at"]
     download = requests.get(link["url"], timeout=30)
     assert download.status_code == 200
+    assert not any(secret in xlsx_text(download.content) for secret in SECRETS)
     sheet = openpyxl.load_workbook(io.BytesIO(download.content)).active
     assert sheet is not None
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
@@ -463,7 +471,9 @@ def test_sync_now_loads_data_that_the_report_and_its_xlsx_show(api: Api, stack: 
 
     body = {"from": params["from"], "to": params["to"], "group_by": ["source", "campaign"]}
     link = api.call("POST", f"/projects/{project['id']}/reports/conversions", json=body).json()
-    book = openpyxl.load_workbook(io.BytesIO(requests.get(link["url"], timeout=30).content))
+    content = requests.get(link["url"], timeout=30).content
+    assert not any(secret in xlsx_text(content) for secret in SECRETS)
+    book = openpyxl.load_workbook(io.BytesIO(content))
     sheet = book.active
     assert sheet is not None
     assert [cell.value for cell in sheet[1]] == ["Источник трафика", "Кампания", "Конверсии", "Выручка"]

@@ -213,3 +213,28 @@ def test_a_call_at_23_30_local_time_lands_on_that_local_date(aws: dict[str, str]
     [conversion] = list(attribution.normalise_calls([row], rules, "1"))
     assert conversion.local_date == date(2026, 11, 20)
     assert conversion.occurred_at == datetime(2026, 11, 20, 20, 30, tzinfo=UTC)
+
+
+def test_deleting_keeps_the_data_unless_purged(world: World) -> None:
+    world.run()
+    loaded = world.report()
+    second = Connectors().create(
+        ACCOUNT,
+        world.project_id,
+        ConnectorCreate(
+            vendor=Vendor.RINGOSTAT,
+            name="Twin",
+            vendor_account_id=str(world.simulator.scenario.project_id),
+            credentials={"auth_key": world.simulator.auth_key},
+        ),
+    )
+    run_connector(second.id, remaining_ms=forever, limits=LIMITS)
+    assert sum(world.report().values()) == 2 * sum(loaded.values())
+
+    kept = Connectors().delete(ACCOUNT, second.id, purge=False)
+    assert kept["data_kept"] is True
+    assert sum(world.report().values()) == 2 * sum(loaded.values())
+
+    purged = Connectors().delete(ACCOUNT, world.connector_id, purge=True)
+    assert purged["purged_objects"] > 0
+    assert sum(world.report().values()) == sum(loaded.values())  # only the kept connector's data is left

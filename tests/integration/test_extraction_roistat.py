@@ -51,8 +51,7 @@ def loaded(aws: dict[str, str]) -> Iterator[tuple[RoistatSimulator, ConnectorVie
                 name="Roistat",
                 vendor_account_id=str(scenario.project_ids()[0]),
                 credentials={"api_key": DEFAULT_API_KEY},
-                # orders re-read 30 days by default, at Roistat's 10 requests a minute: keep it short here
-                settings={"static_channels": [AVITO], "lookback_days": {"orders": 2}},
+                settings={"static_channels": [AVITO]},
             ),
         )
         outcome = run_connector(connector.id, remaining_ms=lambda: 10**9, limits=RunLimits(initial_days=DAYS + 1))

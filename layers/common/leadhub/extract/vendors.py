@@ -16,6 +16,7 @@ from leadhub.attribution import ringostat as ringostat_attribution
 from leadhub.attribution import roistat as roistat_attribution
 from leadhub.attribution.rules import AttributionRules
 from leadhub.extract.first_contacts import FirstContacts
+from leadhub.extract.prefetch import RangePrefetch, iso_moment
 from leadhub.extract.streams import DEFAULT_LOOKBACK, StreamReader
 from leadhub.models.conversion import Conversion
 from leadhub.vendors.ringostat import RingostatClient
@@ -49,9 +50,13 @@ def roistat_streams(
         statuses[:] = client.list_statuses(project)
         return statuses
 
+    # with the visit: its marks are the order's source (at Roistat's stricter rate for it)
+    order_range = RangePrefetch(
+        lambda start, end: client.iter_orders(project, start, end, extend_visit=True), iso_moment("creation_date")
+    )
+
     def orders(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
-        # with the visit: its marks are the order's source (at Roistat's stricter rate for it)
-        return client.iter_orders(project, start, end, extend_visit=True)
+        return order_range.read(start, end)
 
     def proxy_leads(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         return client.proxy_leads(project, day)

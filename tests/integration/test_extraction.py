@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from leadhub.extract.dispatch import use_local_runner
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector, run_vendor
@@ -238,3 +239,17 @@ def test_deleting_keeps_the_data_unless_purged(world: World) -> None:
     purged = Connectors().delete(ACCOUNT, world.connector_id, purge=True)
     assert purged["purged_objects"] > 0
     assert sum(world.report().values()) == sum(loaded.values())  # only the kept connector's data is left
+
+
+def test_a_scheduled_run_fans_out_one_run_per_connector(world: World) -> None:
+    started: list[dict[str, Any]] = []
+    use_local_runner(started.append)
+    try:
+        outcomes = run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS)
+    finally:
+        use_local_runner(None)
+    assert started == [{"connector_id": world.connector_id}]
+    assert [outcome.status for outcome in outcomes] == ["dispatched (local)"]
+    deactivated = Connectors().set_active(ACCOUNT, world.connector_id, False)
+    assert not deactivated.scheduled
+    assert run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS, fan_out=True) == []

@@ -22,6 +22,11 @@ def use_local_runner(runner: LocalRunner | None) -> None:
         _local["runner"] = runner
 
 
+def can_dispatch() -> bool:
+    """Whether runs can be started elsewhere (an async Lambda invocation, or the local runner)."""
+    return "runner" in _local or bool(os.environ.get("EXTRACT_FUNCTION_NAME"))
+
+
 def start_extraction(connector_id: str) -> str:
     """Start the run; answers how it was started."""
     payload = {"connector_id": connector_id}

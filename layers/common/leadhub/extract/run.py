@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadhub.attribution.rules import AttributionRules
+from leadhub.extract.dispatch import can_dispatch, start_extraction
 from leadhub.extract.engine import ConnectorRun, RunLimits, RunOutcome
 from leadhub.extract.first_contacts import FirstContacts
 from leadhub.extract.streams import StreamReader
@@ -72,11 +73,24 @@ def run_connector(
     return outcome
 
 
-def run_vendor(vendor: Vendor, *, remaining_ms: Callable[[], int], limits: RunLimits | None = None) -> list[RunOutcome]:
-    """Run every scheduled connector of the vendor; one connector's failure stops no other."""
+def run_vendor(
+    vendor: Vendor,
+    *,
+    remaining_ms: Callable[[], int],
+    limits: RunLimits | None = None,
+    fan_out: bool | None = None,
+) -> list[RunOutcome]:
+    """Every scheduled connector of the vendor. Fanned out, each gets an invocation (and its
+    15 minutes) of its own; inline, they run one after the other. Either way one connector's
+    failure stops no other. By default: fanned out wherever runs can be dispatched."""
     store = ConnectorStore()
+    connector_ids = store.scheduled(vendor.value)
+    if fan_out if fan_out is not None else can_dispatch():
+        return [
+            RunOutcome(connector_id, f"dispatched ({start_extraction(connector_id)})") for connector_id in connector_ids
+        ]
     outcomes = []
-    for connector_id in store.scheduled(vendor.value):
+    for connector_id in connector_ids:
         limits = limits or RunLimits()
         if remaining_ms() < limits.safety_ms:
             logger.warning("time ran out before every connector ran", extra={"vendor": vendor.value})

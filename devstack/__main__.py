@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,14 +16,20 @@ for folder in ("functions", "layers/common", "."):
 from devstack.stack import DEV_ACCOUNT, LocalStack  # noqa: E402  (the path must be set first)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     stack = LocalStack(
         port=int(os.environ.get("LEADHUB_PORT", "8080")),
         schedule_seconds=float(os.environ.get("LEADHUB_SCHEDULE_SECONDS", "300")),
     )
-    stopped = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # SIGTERM ends the stack as Ctrl-C does. The handler only raises: anything that takes a lock
+    # (Event.set, say) could deadlock against the very wait it interrupts.
+    # SIGINT too: a shell may start us with it ignored, which Python would otherwise keep.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         urls = stack.start()
         api = urls["api"]
@@ -50,7 +55,9 @@ def main() -> int:
         ready_file = os.environ.get("LEADHUB_READY_FILE")
         if ready_file:
             Path(ready_file).write_text(json.dumps({**urls, "token": stack.dev_token}), encoding="utf-8")
-        stopped.wait()
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
     finally:
         stack.stop()
         print("Leadhub local stack stopped.", flush=True)

@@ -87,3 +87,23 @@ def test_an_export_downloads_through_its_presigned_url() -> None:
     assert answer.content == b"PK\x03\x04 data"
     assert objects.delete_prefix("exports/") == 1
     assert not objects.exists("exports/a.xlsx")
+
+
+def test_checked_credentials_never_used_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from leadhub.models.settings import Vendor
+    from leadhub.setup import pending
+    from leadhub.setup.pending import PendingCredentials, UnknownCredentialsRef
+
+    held = PendingCredentials()
+    stale = held.hold("acc-1", Vendor.ROISTAT, {"api_key": "k-stale"}, [])
+    other_account = held.hold("acc-2", Vendor.ROISTAT, {"api_key": "k-other"}, [])
+    monkeypatch.setattr(pending, "HOLD_FOR", timedelta(seconds=-1))
+    with pytest.raises(UnknownCredentialsRef):
+        held.take("acc-1", Vendor.ROISTAT, stale)  # expired: refused, and gone
+    fresh = held.hold("acc-2", Vendor.ROISTAT, {"api_key": "k-new"}, [])  # sweeps acc-2's old one
+    monkeypatch.setattr(pending, "HOLD_FOR", timedelta(hours=1))
+    with pytest.raises(UnknownCredentialsRef):
+        held.take("acc-2", Vendor.ROISTAT, other_account)  # not expired any more: gone, swept
+    assert held.take("acc-2", Vendor.ROISTAT, fresh)[0] == {"api_key": "k-new"}

@@ -8,6 +8,7 @@ create call passes back. Held in Secrets Manager like every credential, scoped t
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadhub.models.settings import Vendor
@@ -17,11 +18,15 @@ from leadhub.setup.errors import InvalidRequest
 from leadhub.store import errors
 from leadhub.store.secrets import SecretStore
 
+#: How long a checked key waits for the user to pick an account and save the connector.
+HOLD_FOR = timedelta(hours=1)
+
 
 class UnknownCredentialsRef(InvalidRequest):
     def __init__(self) -> None:
         super().__init__(
-            "credentials_ref is unknown, used already, or for another vendor: check again", field="credentials_ref"
+            "credentials_ref is unknown, used already, expired or for another vendor: check again",
+            field="credentials_ref",
         )
 
 
@@ -30,12 +35,20 @@ class PendingCredentials:
         self.store = store or SecretStore(prefix=f"{get_settings().secrets_prefix}/pending")
 
     def hold(self, account_id: str, vendor: Vendor, secret: dict[str, Any], accounts: list[dict[str, Any]]) -> str:
+        self.sweep(account_id)
         ref = secrets.token_urlsafe(18)
         self.store.put(
             f"{account_id}/{ref}",
             {"vendor": vendor.value, "secret": secret, "accounts": accounts, "checked_at": utc_now()},
         )
         return ref
+
+    def sweep(self, account_id: str) -> int:
+        """Forget the account's checked credentials that were never used to save a connector."""
+        expired = self.store.created_before(account_id, datetime.now(UTC) - HOLD_FOR)
+        for name in expired:
+            self.store.delete(name)
+        return len(expired)
 
     def take(self, account_id: str, vendor: Vendor, ref: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The held secret and the vendor accounts it sees; the reference is spent."""
@@ -45,7 +58,8 @@ class PendingCredentials:
             held = self.store.get(f"{account_id}/{ref}")
         except errors.NotFound:
             raise UnknownCredentialsRef() from None
-        if held.get("vendor") != vendor.value:
-            raise UnknownCredentialsRef()
         self.store.delete(f"{account_id}/{ref}")
+        checked_at = datetime.fromisoformat(str(held.get("checked_at", "")).replace("Z", "+00:00") or "1970-01-01")
+        if held.get("vendor") != vendor.value or datetime.now(UTC) - checked_at > HOLD_FOR:
+            raise UnknownCredentialsRef()
         return dict(held["secret"]), list(held.get("accounts", []))

@@ -7,6 +7,7 @@ masks it in any log line or error from then on.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from leadhub.redaction import register_secrets
@@ -44,6 +45,19 @@ class SecretStore:
         credentials: dict[str, Any] = json.loads(answer["SecretString"])
         _register(credentials)
         return credentials
+
+    def created_before(self, subpath: str, moment: datetime) -> list[str]:
+        """Names (below this store's prefix, under `subpath`) of secrets created before `moment`."""
+        prefix = f"{self.name(subpath)}/"
+        client = aws.client("secretsmanager")
+        found = []
+        with translated(f"list secrets under {subpath}"):
+            for page in client.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [prefix]}]):
+                for entry in page.get("SecretList", []):
+                    created = entry.get("CreatedDate")
+                    if entry["Name"].startswith(prefix) and created is not None and created < moment:
+                        found.append(entry["Name"].removeprefix(f"{self.prefix}/"))
+        return found
 
     def delete(self, connector_id: str) -> None:
         try:

@@ -32,7 +32,6 @@ class VendorSpec:
     factory: str
     #: The suffix the client's base URL has beyond the simulator's root.
     path: str
-    describe: Callable[[Any], str]
     #: Builds the simulator's demo data for a seed; None: the simulator's own default.
     scenario: Callable[[int], Any] | None = None
 
@@ -45,7 +44,7 @@ class VendorSpec:
         simulator = factory(*arguments, seed=seed)
         base_url = simulator.start() + self.path
         os.environ[self.env] = base_url
-        return DemoVendor(self.name, base_url, self.describe(simulator), external=False, simulator=simulator)
+        return DemoVendor(self.name, base_url, _describe(simulator), external=False, simulator=simulator)
 
 
 def _describe(simulator: Any) -> str:
@@ -74,12 +73,8 @@ def _ringostat_demo(seed: int) -> Any:
 
 
 VENDORS = (
-    VendorSpec(
-        "roistat", "ROISTAT_BASE_URL", "simulators.roistat", "RoistatSimulator", "/api/v1", _describe, _roistat_demo
-    ),
-    VendorSpec(
-        "ringostat", "RINGOSTAT_BASE_URL", "simulators.ringostat", "RingostatSimulator", "", _describe, _ringostat_demo
-    ),
-    VendorSpec("calltouch", "CALLTOUCH_BASE_URL", "simulators.calltouch", "CalltouchSimulator", "", _describe),
-    VendorSpec("amocrm", "AMOCRM_BASE_URL", "simulators.amocrm", "AmoCrmSimulator", "", _describe),
+    VendorSpec("roistat", "ROISTAT_BASE_URL", "simulators.roistat", "RoistatSimulator", "/api/v1", _roistat_demo),
+    VendorSpec("ringostat", "RINGOSTAT_BASE_URL", "simulators.ringostat", "RingostatSimulator", "", _ringostat_demo),
+    VendorSpec("calltouch", "CALLTOUCH_BASE_URL", "simulators.calltouch", "CalltouchSimulator", ""),
+    VendorSpec("amocrm", "AMOCRM_BASE_URL", "simulators.amocrm", "AmoCrmSimulator", ""),
 )

@@ -89,9 +89,9 @@ def run_vendor(
         return [
             RunOutcome(connector_id, f"dispatched ({start_extraction(connector_id)})") for connector_id in connector_ids
         ]
+    limits = limits or RunLimits()
     outcomes = []
     for connector_id in connector_ids:
-        limits = limits or RunLimits()
         if remaining_ms() < limits.safety_ms:
             logger.warning("time ran out before every connector ran", extra={"vendor": vendor.value})
             break

@@ -5,32 +5,20 @@ An import with any bad row changes nothing and names every bad row."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from leadhub.exports.static_channels import export_static_channels, import_static_channels
 from leadhub.models.settings import CHANNEL_VALUE_LABEL, StaticChannel, Vendor
-from leadhub.settings import get_settings
 from leadhub.setup.connectors import Connectors, ConnectorView
 from leadhub.setup.errors import InvalidRequest
+from leadhub.setup.links import Link, publish_xlsx, upload_xlsx_link
 from leadhub.store import errors
 from leadhub.store.objects import ObjectStore
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: 5000 channels take well under 1 MB; anything much larger is not a channel list.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-
-
-class Link(BaseModel):
-    url: str
-    expires_at: str
-    filename: str | None = None
-    key: str | None = None
-    method: str = "GET"
-    content_type: str | None = None
-    rows: int | None = None
 
 
 class ImportOutcome(BaseModel):
@@ -43,10 +31,6 @@ class ImportRejected(InvalidRequest):
         super().__init__(f"the file has {len(rows)} invalid row(s); nothing was changed", field="file", rows=rows)
 
 
-def expiry(seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _channel_vendor(connector: ConnectorView) -> Vendor:
     if connector.vendor not in CHANNEL_VALUE_LABEL:
         raise InvalidRequest(f"{connector.vendor.value} connectors have no static channels", field="connector")
@@ -57,25 +41,23 @@ class StaticChannels:
     def __init__(self, connectors: Connectors | None = None, objects: ObjectStore | None = None) -> None:
         self.connectors = connectors or Connectors()
         self.objects = objects or ObjectStore()
-        self.ttl = get_settings().presigned_url_ttl_seconds
 
     def export(self, account_id: str, connector_id: str) -> Link:
         connector = self.connectors.get(account_id, connector_id)
         vendor = _channel_vendor(connector)
         channels = [StaticChannel.model_validate(c) for c in connector.settings.get("static_channels", [])]
         data = export_static_channels(vendor, channels, connector_name=connector.name)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        filename = f"static-channels-{vendor.value}-{stamp}.xlsx"
-        key = f"exports/{account_id}/{connector_id}/{uuid.uuid4().hex}/{filename}"
-        self.objects.put(key, data, content_type=XLSX)
-        url = self.objects.download_url(key, filename=filename, expires_in=self.ttl)
-        return Link(url=url, expires_at=expiry(self.ttl), filename=filename, rows=len(channels))
+        return publish_xlsx(
+            data,
+            owner=f"{account_id}/{connector_id}",
+            name=f"static-channels-{vendor.value}",
+            rows=len(channels),
+            objects=self.objects,
+        )
 
     def upload_link(self, account_id: str, connector_id: str) -> Link:
         _channel_vendor(self.connectors.get(account_id, connector_id))
-        key = f"uploads/{account_id}/{connector_id}/{uuid.uuid4().hex}.xlsx"
-        url = self.objects.upload_url(key, content_type=XLSX, expires_in=self.ttl)
-        return Link(url=url, expires_at=expiry(self.ttl), key=key, method="PUT", content_type=XLSX)
+        return upload_xlsx_link(f"uploads/{account_id}/{connector_id}/{uuid.uuid4().hex}.xlsx", self.objects)
 
     def import_upload(self, account_id: str, connector_id: str, key: str) -> ImportOutcome:
         if not key.startswith(f"uploads/{account_id}/{connector_id}/"):

@@ -82,10 +82,3 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
             "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
         }
     return converted
-
-
-def table_stream_arn(name: str) -> str | None:
-    with translated(f"describe table {name}"):
-        answer = aws.client("dynamodb").describe_table(TableName=name)
-    arn = answer["Table"].get("LatestStreamArn")
-    return str(arn) if arn else None

@@ -28,6 +28,3 @@ class TokenStore:
     def account_for(self, token: str) -> str | None:
         item = self.table.get({"token_hash": hash_token(token)}, consistent=False)
         return str(item["account_id"]) if item else None
-
-    def revoke(self, token: str) -> None:
-        self.table.delete({"token_hash": hash_token(token)})

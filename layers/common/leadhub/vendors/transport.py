@@ -261,9 +261,6 @@ class Transport:
     def get_json(self, path: str, **kwargs: Any) -> Any:
         return self.request_json("GET", path, **kwargs)[1]
 
-    def post_json(self, path: str, **kwargs: Any) -> Any:
-        return self.request_json("POST", path, **kwargs)[1]
-
     def _decode(self, response: requests.Response) -> Any:
         """The JSON body, or a MalformedResponse naming what came instead."""
         if self._empty_body is not MALFORMED and not response.content.strip():

@@ -233,6 +233,16 @@ class CallTruth:
 
 
 @dataclass(frozen=True)
+class LeadTruth:
+    """Where a generated proxy lead really comes from: its visit's source (utm_source, else the
+    level-1 marker) and campaign; both None for a lead without a visit."""
+
+    lead_id: str
+    source: str | None
+    campaign: str | None
+
+
+@dataclass(frozen=True)
 class _Visit:
     id: str
     source: DynamicSource
@@ -627,7 +637,9 @@ class RoistatData:
             # A proxy lead is most useful when the CRM never got the deal: order_id null (A6.5).
             order = rng.choice(orders) if orders and rng.random() < 0.6 else None
             slot = self.slots.calls + self.slots.orders + number
-            visit_id = order.data["visit_id"] if order else self._visit_id(project_id, index, slot)
+            # a lead without a deal comes from a visit of its own; one with a deal shares the deal's
+            visit = order.visit if order else self._random_visit(rng, self._visit_id(project_id, index, slot), moment)
+            visit_id = visit.id if visit else None
             data = {
                 "id": str(id_base + number),
                 "title": rng.choice(LEAD_TITLES),
@@ -640,8 +652,31 @@ class RoistatData:
                 "order_id": order.data["id"] if order else None,
                 "order_fields": {"message": "Прошу перезвонить"} if number % 3 == 0 else {},
             }
-            rows.append(_Row(data, {"creation_date": moment}))
+            rows.append(_Row(data, {"creation_date": moment}, visit))
         return rows
+
+    def visits(self, project_id: int, days: range) -> list[_Row]:
+        """The visits behind the days' calls, deals and proxy leads, as `site/visit/list` rows (A6.7)."""
+        seen: dict[str, _Row] = {}
+        for index in days:
+            day = self.day(project_id, index)
+            for row in (*day.calls, *day.orders, *day.leads):
+                visit = row.visit
+                if visit is not None and visit.id not in seen:
+                    seen[visit.id] = _Row(self.render_visit(visit), {"date": visit.date})
+        return list(seen.values())
+
+    def lead_truth(self, project_id: int) -> list[LeadTruth]:
+        """Every generated proxy lead of the project with the visit it came from."""
+        return [
+            LeadTruth(
+                lead_id=row.data["id"],
+                source=(row.visit.source.utm_source or row.visit.source.marker) if row.visit else None,
+                campaign=row.visit.campaign if row.visit else None,
+            )
+            for index in range(self.scenario.days)
+            for row in self.day(project_id, index).leads
+        ]
 
     def _build_clients(self, project_id: int) -> list[_Row]:
         rng = _rng(self.scenario.seed, project_id, "clients")
@@ -774,6 +809,7 @@ ORDERS = _resource(
     "creation_date",
     status=_status_group,
 )
+VISITS = _resource(("id", "host", "landing_page"), ("date",), "date")
 CLIENTS = _resource(("id", "phone", "email", "external_id", "name", "order_count"), ("first_visit_date",), None)
 
 
@@ -961,6 +997,7 @@ class RoistatSimulator(Simulator):
         self._add(both, "/project/integration/order/list", self._orders)
         self._add(both, "/project/integration/status/list", self._statuses)
         self._add(("POST",), "/project/clients", self._clients)
+        self._add(both, "/project/site/visit/list", self._visits)
         self._add(("GET",), "/project/proxy-leads", self._proxy_leads)
         self._add(("GET",), "/project/proxy-leads/(?P<lead_id>[^/]+)", self._proxy_lead)
 
@@ -1188,6 +1225,11 @@ class RoistatSimulator(Simulator):
                 shown["visit"] = self.data.render_visit(row.visit)
             page.append(shown)
         return {"data": page, "total": len(selected)}
+
+    def _visits(self, request: SimRequest, project: int, *, key: str) -> dict[str, Any]:
+        body = self._list_body(request)
+        selected = self._select(project, "visits", VISITS, body, lambda days: self.data.visits(project, days))
+        return {"data": [dict(row.data) for row in self._page(body, selected)], "total": len(selected)}
 
     def _order_limits(self, project: int, body: Mapping[str, Any], extended: bool) -> None:
         knobs = self.knobs

@@ -245,6 +245,41 @@ def test_a_vendor_project_the_key_cannot_see_is_refused(api: Api, project: dict[
     assert "vendor_account_id" in answer.text
 
 
+def test_a_refused_create_leaves_the_credentials_ref_usable(api: Api, project: dict[str, Any]) -> None:
+    checked = check(api, project["id"], "roistat", {"api_key": ROISTAT_KEY}).json()
+    body = {
+        "vendor": "roistat",
+        "name": "retry",
+        "vendor_account_id": "424242",
+        "credentials_ref": checked["credentials_ref"],
+    }
+    path = f"/projects/{project['id']}/connectors"
+    assert api.call("POST", path, json=body).status_code == 422  # an account the key cannot see
+    assert api.call("POST", path, json={**body, "vendor": "ringostat"}).status_code == 422  # the wrong vendor
+    bad_settings = {**body, "vendor_account_id": checked["accounts"][0]["id"], "settings": {"kpi_mode": "tagged"}}
+    assert api.call("POST", path, json=bad_settings).status_code == 422  # tagged needs tags
+    created = api.call("POST", path, json={**body, "vendor_account_id": checked["accounts"][0]["id"]})
+    assert created.status_code == 201, created.text
+    assert api.call("POST", path, json={**body, "vendor_account_id": checked["accounts"][0]["id"]}).status_code == 422
+
+
+def test_sync_while_a_run_holds_the_connector_says_so(api: Api, project: dict[str, Any], stack: dict[str, str]) -> None:
+    connector = create(api, project["id"], "roistat", {"api_key": ROISTAT_KEY}, name="Busy")
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack["aws"], region_name="eu-central-1")
+    lease = {"pk": {"S": f"CONNECTOR#{connector['id']}"}, "sk": {"S": "LEASE"}}
+    held_until = str(time.time() + 600)
+    dynamodb.put_item(
+        TableName="leadhub-local-SyncStateTable",
+        Item={**lease, "lease_owner": {"S": "another-run"}, "lease_until": {"N": held_until}},
+    )
+    busy = api.call("POST", f"/connectors/{connector['id']}/sync")
+    assert busy.status_code == 409, busy.text
+    assert "in progress" in busy.json()["message"]
+    assert busy.json()["error"] == "Conflict"
+    dynamodb.delete_item(TableName="leadhub-local-SyncStateTable", Key=lease)
+    assert api.call("POST", f"/connectors/{connector['id']}/deactivate").status_code == 200  # no run started here
+
+
 def test_settings_are_validated_with_the_field_named(api: Api, roistat: dict[str, Any]) -> None:
     path = f"/connectors/{roistat['id']}/settings"
     off = api.call("PATCH", path, json={"client_report": False})

@@ -198,8 +198,8 @@ def test_credential_failures_in_a_row_pause_the_connector(world: World) -> None:
     for _ in range(LIMITS.pause_after_config_failures):
         assert world.run() == "failed"
     connector = ConnectorStore().find_connector(world.connector_id)
-    assert connector["active"] is False
-    assert "credential" in connector["paused_reason"]
+    assert connector.active is False
+    assert "credential" in (connector.paused_reason or "")
     assert world.connector_id not in ConnectorStore().scheduled("ringostat")
     assert world.run() == "inactive"
 

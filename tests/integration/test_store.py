@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from leadhub.models.connector import Connector, Project
+from leadhub.models.settings import Vendor
 from leadhub.store import errors
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.objects import ObjectStore
@@ -14,27 +16,45 @@ from leadhub.store.tokens import TokenStore, new_token
 
 pytestmark = pytest.mark.usefixtures("aws")
 
+NOW = "2026-11-20T10:00:00Z"
+
+
+def _project(project_id: str, name: str) -> Project:
+    return Project(id=project_id, name=name, timezone="Europe/Moscow", created_at=NOW, updated_at=NOW)
+
 
 def test_a_project_is_created_once_and_seen_only_by_its_account() -> None:
     store = ConnectorStore()
-    store.create_project("acc-1", "p-1", {"name": "Shop", "timezone": "Europe/Moscow"})
+    store.create_project("acc-1", _project("p-1", "Shop"))
     with pytest.raises(errors.AlreadyExists):
-        store.create_project("acc-1", "p-1", {"name": "Other"})
-    assert store.get_project("acc-1", "p-1")["name"] == "Shop"
+        store.create_project("acc-1", _project("p-1", "Other"))
+    assert store.get_project("acc-1", "p-1").name == "Shop"
     with pytest.raises(errors.NotFound):
         store.get_project("acc-2", "p-1")
-    assert [p["item_id"] for p in store.list_projects("acc-1")] == ["p-1"]
+    assert [p.id for p in store.list_projects("acc-1")] == ["p-1"]
 
 
 def test_two_writers_cannot_both_win() -> None:
     store = ConnectorStore()
-    store.create_connector("acc-1", "p-1", "c-1", {"vendor": "roistat", "active": True})
+    store.create_connector(
+        Connector(
+            id="c-1",
+            account_id="acc-1",
+            project_id="p-1",
+            vendor=Vendor.ROISTAT,
+            name="Roistat",
+            vendor_account_id="1",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+    )
     first = store.get_connector("acc-1", "c-1")
     second = store.get_connector("acc-1", "c-1")
-    store.save({**first, "active": False})
+    store.save(first.model_copy(update={"active": False}))
     with pytest.raises(errors.VersionConflict):
-        store.save({**second, "tags": ["quality"]})
-    assert store.get_connector("acc-1", "c-1")["active"] is False
+        store.save(second.model_copy(update={"settings": {"tags": ["quality"]}}))
+    assert store.get_connector("acc-1", "c-1").active is False
+    assert "c-1" not in store.scheduled("roistat")
     with pytest.raises(errors.NotFound):
         store.get_connector("acc-2", "c-1")
 
@@ -101,9 +121,13 @@ def test_checked_credentials_never_used_are_forgotten(monkeypatch: pytest.Monkey
     other_account = held.hold("acc-2", Vendor.ROISTAT, {"api_key": "k-other"}, [])
     monkeypatch.setattr(pending, "HOLD_FOR", timedelta(seconds=-1))
     with pytest.raises(UnknownCredentialsRef):
-        held.take("acc-1", Vendor.ROISTAT, stale)  # expired: refused, and gone
+        held.peek("acc-1", Vendor.ROISTAT, stale)  # expired: refused
     fresh = held.hold("acc-2", Vendor.ROISTAT, {"api_key": "k-new"}, [])  # sweeps acc-2's old one
     monkeypatch.setattr(pending, "HOLD_FOR", timedelta(hours=1))
     with pytest.raises(UnknownCredentialsRef):
-        held.take("acc-2", Vendor.ROISTAT, other_account)  # not expired any more: gone, swept
-    assert held.take("acc-2", Vendor.ROISTAT, fresh)[0] == {"api_key": "k-new"}
+        held.peek("acc-2", Vendor.ROISTAT, other_account)  # not expired any more: gone, swept
+    assert held.peek("acc-2", Vendor.ROISTAT, fresh)[0] == {"api_key": "k-new"}
+    assert held.peek("acc-2", Vendor.ROISTAT, fresh)[0] == {"api_key": "k-new"}  # reading spends nothing
+    held.spend("acc-2", fresh)
+    with pytest.raises(UnknownCredentialsRef):
+        held.peek("acc-2", Vendor.ROISTAT, fresh)

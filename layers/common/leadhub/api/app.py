@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from leadhub import __version__
 from leadhub.api.auth import AuthenticatingResolver
 from leadhub.api.routers import connectors, health, projects, reports, static_channels
+from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.observability import logger
-from leadhub.setup.errors import InvalidRequest
 from leadhub.store import errors as store_errors
 from leadhub.vendors import errors as vendor_errors
 
@@ -96,6 +96,10 @@ def build_resolver() -> APIGatewayHttpResolver:
     def refused(exc: InvalidRequest) -> Response[Any]:
         fields = [{"field": exc.field, "problem": str(exc)}] if exc.field else []
         return problem(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc), fields=fields, **exc.details)
+
+    @app.exception_handler(RunInProgress)
+    def busy(exc: RunInProgress) -> Response[Any]:
+        return problem(HTTPStatus.CONFLICT, str(exc))
 
     @app.exception_handler(NotFoundError)
     def not_found(exc: NotFoundError) -> Response[Any]:

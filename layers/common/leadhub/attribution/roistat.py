@@ -15,9 +15,9 @@ leads, A6.6 clients; seed 000). Pure: rows in, conversions out.
 - Proxy leads (A6.5): forms, chats and other non-call contacts. Kind: chat when the lead's `title`
   names a chat or messenger (a word starting with чат / chat, or jivo, whatsapp, telegram, viber,
   мессенджер, messenger), else form. A proxy lead has only a visit id (`roistat`): its marks come from
-  `visits` when given (e.g. `visit_index` of extended call/order rows), else Undefined. First contact
-  is by phone, in creation order. The KPI filter applies; proxy leads carry no tags, so the tagged mode
-  keeps none.
+  its `visit` (attached at extraction from `site/visit/list`), or `visits` when given (e.g.
+  `visit_index` of extended call/order rows), else Undefined. First contact is by phone, in
+  creation order. The KPI filter applies; proxy leads carry no tags, so the tagged mode keeps none.
 - Clients (A6.6) are not conversions: `normalise_clients` gives plain JSON-ready rows for the client
   report.
 """
@@ -355,7 +355,9 @@ def normalise_proxy_leads(
         if not rules.keeps((), unique):
             continue
         visit_id = text_id(row.get("roistat"))
-        visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
+        visit = row.get("visit")
+        if not isinstance(visit, Mapping):
+            visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
         source, traffic_type, campaign, content, keyword, static = visit_marks(visit)
         yield new_conversion(
             {

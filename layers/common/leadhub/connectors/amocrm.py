@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from leadhub.models.credentials import Key, VendorCredentials
+from leadhub.connectors.spec import StreamSpec, VendorSpec
+from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import Vendor
+from leadhub.settings import Settings, get_settings
+from leadhub.vendors.amocrm import AmoCrmClient, AmoTokens
 
 
 class AmoCrmCredentials(VendorCredentials):
@@ -23,3 +27,40 @@ class AmoCrmSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     vendor: Literal[Vendor.AMOCRM] = Vendor.AMOCRM
+
+
+def client(
+    credentials: Mapping[str, Any],
+    settings: Settings | None = None,
+    *,
+    on_tokens: Callable[[AmoTokens], None] | None = None,
+) -> AmoCrmClient:
+    settings = settings or get_settings()
+    tokens = credentials.get("tokens")
+    return AmoCrmClient(
+        str(credentials["subdomain"]),
+        base_url_template=settings.amocrm_base_url,
+        client_id=str(credentials["client_id"]),
+        client_secret=str(credentials["client_secret"]),
+        redirect_uri=str(credentials["redirect_uri"]),
+        tokens=AmoTokens.model_validate(tokens) if tokens else None,
+        on_tokens=on_tokens,
+    )
+
+
+def check(secret: dict[str, Any]) -> Verified:
+    """The single-use authorization code is exchanged at once; the tokens are what is stored."""
+    amocrm = client(secret)
+    tokens = amocrm.exchange_code(str(secret.pop("code")))
+    account = amocrm.account()
+    secret["tokens"] = tokens.model_dump(mode="json")
+    return verified(Vendor.AMOCRM, secret, [VendorAccount(id=str(account.id), name=account.name)])
+
+
+SPEC = VendorSpec(
+    vendor=Vendor.AMOCRM,
+    credentials=AmoCrmCredentials,
+    settings=AmoCrmSettings,
+    streams=(StreamSpec("leads"),),
+    check=check,
+)

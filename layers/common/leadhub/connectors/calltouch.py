@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from leadhub.models.credentials import Key, VendorCredentials
+from leadhub.connectors.spec import StreamSpec, VendorSpec
+from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import Vendor
+from leadhub.settings import Settings, get_settings
+from leadhub.vendors.calltouch import CalltouchClient
 
 
 class CalltouchCredentials(VendorCredentials):
@@ -19,3 +23,25 @@ class CalltouchSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     vendor: Literal[Vendor.CALLTOUCH] = Vendor.CALLTOUCH
+
+
+def client(credentials: Mapping[str, Any], settings: Settings | None = None) -> CalltouchClient:
+    settings = settings or get_settings()
+    return CalltouchClient(
+        str(credentials["access_token"]), str(credentials["site_id"]), base_url=settings.calltouch_base_url
+    )
+
+
+def check(secret: dict[str, Any]) -> Verified:
+    """The token works when it opens its site; the site is the account."""
+    client(secret).verify_site()
+    return verified(Vendor.CALLTOUCH, secret, [VendorAccount(id=str(secret["site_id"]))])
+
+
+SPEC = VendorSpec(
+    vendor=Vendor.CALLTOUCH,
+    credentials=CalltouchCredentials,
+    settings=CalltouchSettings,
+    streams=(StreamSpec("plans"),),
+    check=check,
+)

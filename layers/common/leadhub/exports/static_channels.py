@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
-from leadhub.connectors.registry import CHANNEL_VALUE_LABEL
+from leadhub.connectors.registry import spec_for
 from leadhub.exports.xlsx import TEXT_FORMAT, Column, read_table, write_table
 from leadhub.models.settings import StaticChannel, Vendor
 
@@ -59,7 +59,7 @@ class _CellProblem(ValueError):
 
 def headers_for(vendor: Vendor) -> dict[str, str]:
     """StaticChannel field name -> the column header the connector page shows for it."""
-    value_label = CHANNEL_VALUE_LABEL.get(vendor)
+    value_label = spec_for(vendor).channel_value_label
     if value_label is None:
         raise ValueError(f"connector vendor {str(vendor)!r} has no static channels")
     return {

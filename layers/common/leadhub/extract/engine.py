@@ -18,8 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadhub.extract.slices import day_window, days_to_read, local_today
-from leadhub.extract.state import StreamState
+from leadhub.extract.state import StreamSyncState
 from leadhub.extract.streams import StreamReader
+from leadhub.models.connector import Connector
 from leadhub.models.conversion import conversion_json
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
@@ -66,7 +67,7 @@ class TimeLow(Exception):
 
 @dataclass
 class ConnectorRun:
-    connector: dict[str, Any]
+    connector: Connector
     streams: list[StreamReader]
     account_zone: ZoneInfo
     states: SyncStateStore
@@ -79,11 +80,11 @@ class ConnectorRun:
 
     @property
     def connector_id(self) -> str:
-        return str(self.connector["item_id"])
+        return self.connector.id
 
     @property
     def account(self) -> str:
-        return str(self.connector["vendor_account_id"])
+        return self.connector.vendor_account_id
 
     def run(self) -> RunOutcome:
         try:
@@ -110,15 +111,15 @@ class ConnectorRun:
                     break  # the same credentials would fail the other streams too
         return outcome
 
-    def _load_state(self, stream: str) -> StreamState:
+    def _load_state(self, stream: str) -> StreamSyncState:
         stored = self.states.get(self.connector_id, stream, self.account)
-        return StreamState.model_validate(stored) if stored else StreamState()
+        return StreamSyncState.model_validate(stored) if stored else StreamSyncState()
 
-    def _save_state(self, stream: str, state: StreamState) -> StreamState:
+    def _save_state(self, stream: str, state: StreamSyncState) -> StreamSyncState:
         stored = self.states.save(self.connector_id, stream, self.account, state.stored())
-        return StreamState.model_validate(stored)
+        return StreamSyncState.model_validate(stored)
 
-    def _days(self, reader: StreamReader, state: StreamState) -> list[date]:
+    def _days(self, reader: StreamReader, state: StreamSyncState) -> list[date]:
         today = local_today(self.now(), self.account_zone)
         if reader.snapshot:
             return [today]
@@ -162,7 +163,7 @@ class ConnectorRun:
     def _read_day(self, reader: StreamReader, day: date) -> int:
         start, end = day_window(day, self.account_zone)
         raw = list(reader.read_day(day, start, end))
-        project, connector = str(self.connector["project_id"]), self.connector_id
+        project, connector = self.connector.project_id, self.connector_id
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is None:
             return len(raw)
@@ -170,7 +171,7 @@ class ConnectorRun:
         return self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
 
     def _failed(
-        self, reader: StreamReader, state: StreamState, outcome: StreamOutcome, error: vendor_errors.VendorError
+        self, reader: StreamReader, state: StreamSyncState, outcome: StreamOutcome, error: vendor_errors.VendorError
     ) -> StreamOutcome:
         state.failed(error, _iso(self.now()))
         logger.warning(
@@ -189,10 +190,9 @@ class ConnectorRun:
 
     def _pause_connector(self, reason: str) -> None:
         for _ in range(3):
-            item = self.connectors.find_connector(self.connector_id)
-            paused = {key: value for key, value in item.items() if key != "schedule_vendor"}
+            connector = self.connectors.find_connector(self.connector_id)
             try:
-                self.connectors.save({**paused, "active": False, "paused_reason": reason})
+                self.connectors.save(connector.model_copy(update={"active": False, "paused_reason": reason}))
                 return
             except store_errors.VersionConflict:
                 continue

@@ -17,6 +17,7 @@ import orjson
 
 from leadhub.store import errors
 from leadhub.store.objects import ObjectStore
+from leadhub.store.partitions import state_key
 
 
 def _digits(value: Any) -> str:
@@ -33,9 +34,7 @@ class FirstContacts:
 
     @classmethod
     def for_connector(cls, project_id: str, connector_id: str, stream: str) -> FirstContacts:
-        from leadhub.setup.connectors import state_prefix
-
-        return cls(f"{state_prefix(project_id, connector_id)}stream={stream}/first_contacts.json.gz")
+        return cls(state_key(project_id, connector_id, stream, "first_contacts.json.gz"))
 
     def _load(self) -> None:
         if self._loaded:

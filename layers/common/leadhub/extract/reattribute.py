@@ -35,12 +35,12 @@ def reattribute(connector_id: str, *, store: ConnectorStore | None = None) -> in
     store = store or ConnectorStore()
     partitions = PartitionStore()
     connector = store.find_connector(connector_id)
-    project = store.get_project(connector["account_id"], connector["project_id"])
-    project_id = str(connector["project_id"])
+    project = store.get_project(connector.account_id, connector.project_id)
+    project_id = connector.project_id
     streams = build_streams(
         connector,
         SecretStore().get(connector_id),
-        str(project["timezone"]),
+        project.timezone,
         statuses=_latest_statuses(partitions, project_id, connector_id),
     )
     readers = {reader.name: reader for reader in streams if reader.normalise is not None}

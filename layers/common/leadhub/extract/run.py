@@ -8,39 +8,34 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadhub.attribution.rules import AttributionRules
-from leadhub.connectors.registry import settings_for
+from leadhub.connectors.registry import spec_for
 from leadhub.extract.dispatch import can_dispatch, start_extraction
 from leadhub.extract.engine import ConnectorRun, RunLimits, RunOutcome
-from leadhub.extract.first_contacts import FirstContacts
-from leadhub.extract.streams import StreamReader
-from leadhub.extract.vendors import ringostat_streams, roistat_streams
+from leadhub.extract.streams import ExtractionInputs, StreamReader
+from leadhub.models.connector import Connector
 from leadhub.models.settings import Vendor
 from leadhub.observability import logger
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.partitions import PartitionStore
 from leadhub.store.secrets import SecretStore
 from leadhub.store.sync_state import SyncStateStore
-from leadhub.vendors import factory
-
-EXTRACTED_VENDORS = (Vendor.ROISTAT, Vendor.RINGOSTAT)
 
 
 def build_streams(
-    connector: dict[str, Any], secret: dict[str, Any], zone: str, *, statuses: list[dict[str, Any]] | None = None
+    connector: Connector, secret: dict[str, Any], zone: str, *, statuses: list[dict[str, Any]] | None = None
 ) -> list[StreamReader]:
-    vendor = Vendor(connector["vendor"])
-    settings = connector.get("settings", {})
-    rules = AttributionRules.from_settings(settings_for(vendor, settings), project_timezone=zone)
-    account = str(connector["vendor_account_id"])
-    if vendor is Vendor.ROISTAT:
-        contacts = FirstContacts.for_connector(str(connector["project_id"]), str(connector["item_id"]), "calls")
-        return roistat_streams(
-            factory.roistat(secret), settings, rules, account, first_contacts=contacts, statuses=statuses
-        )
-    if vendor is Vendor.RINGOSTAT:
-        client = factory.ringostat(secret, project_tz=settings.get("vendor_timezone") or zone)
-        return ringostat_streams(client, settings, rules, account)
-    return []
+    """The connector's enabled streams, in the order its vendor declares them."""
+    spec = spec_for(connector.vendor)
+    if spec.readers is None:
+        return []
+    settings = connector.settings
+    rules = AttributionRules.from_settings(spec.validate_settings(settings), project_timezone=zone)
+    readers = spec.readers(ExtractionInputs(connector, secret, rules, zone, statuses))
+    return [
+        StreamReader(stream.name, stream.lookback(settings), *readers[stream.name], snapshot=stream.snapshot)
+        for stream in spec.streams
+        if stream.enabled(settings)
+    ]
 
 
 def run_connector(
@@ -52,17 +47,15 @@ def run_connector(
 ) -> RunOutcome:
     store = store or ConnectorStore()
     connector = store.find_connector(connector_id)
-    if not connector.get("active"):
+    if not connector.active:
         return RunOutcome(connector_id, "inactive")
-    if Vendor(connector["vendor"]) not in EXTRACTED_VENDORS:
+    if spec_for(connector.vendor).readers is None:
         return RunOutcome(connector_id, "nothing to extract")
-    project = store.get_project(connector["account_id"], connector["project_id"])
-    zone = str(project["timezone"])
-    settings = connector.get("settings", {})
+    zone = store.get_project(connector.account_id, connector.project_id).timezone
     run = ConnectorRun(
         connector=connector,
         streams=build_streams(connector, SecretStore().get(connector_id), zone),
-        account_zone=ZoneInfo(settings.get("vendor_timezone") or zone),
+        account_zone=ZoneInfo(connector.settings.get("vendor_timezone") or zone),
         states=SyncStateStore(),
         partitions=PartitionStore(),
         connectors=store,

@@ -11,7 +11,7 @@ from leadhub.extract.slices import merge_ranges
 from leadhub.vendors.errors import VendorError
 
 
-class StreamState(BaseModel):
+class StreamSyncState(BaseModel):
     status: str = "idle"
     #: The last day fully read and stored (in the vendor account's time zone).
     cursor: date | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from leadhub.attribution.rules import AttributionRules
+from leadhub.models.connector import Connector
 from leadhub.models.conversion import Conversion
 
 DayReader = Callable[[date, datetime, datetime], Iterable[dict[str, Any]]]
@@ -26,4 +28,20 @@ class StreamReader:
     snapshot: bool = False
 
 
-DEFAULT_LOOKBACK = {"calls": 3, "orders": 30, "proxyleads": 3, "clients": 0, "statuses": 0}
+@dataclass(frozen=True)
+class ExtractionInputs:
+    """What a vendor's stream readers are built from."""
+
+    connector: Connector
+    #: The stored credentials.
+    secret: Mapping[str, Any]
+    rules: AttributionRules
+    #: The project's time zone.
+    zone: str
+    #: The order-status dictionary when it is known already (re-attribution), else None.
+    statuses: list[dict[str, Any]] | None = None
+
+
+#: Per stream name: how to read one day, and how to normalise its rows (None: kept raw only).
+StreamReaders = dict[str, tuple[DayReader, Normaliser | None]]
+StreamBuilder = Callable[[ExtractionInputs], StreamReaders]

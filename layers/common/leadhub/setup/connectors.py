@@ -1,35 +1,33 @@
 """Connectors and their lifecycle: create, settings, deactivate / activate, reconnect, delete.
 
-An active connector is scheduled: it carries `schedule_vendor`, which puts it in the sparse
-`by_schedule` index that each vendor's scheduled extraction reads. Deactivating or deleting takes
-it out. Credentials go to Secrets Manager only and are never part of an answer.
+An active connector is scheduled (the store puts it where each vendor's scheduled extraction
+looks); deactivating or deleting takes it out. Credentials go to Secrets Manager only and are
+never part of an answer.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from leadhub.connectors.registry import settings_for
+from leadhub.clock import utc_now
+from leadhub.connectors.registry import spec_for
+from leadhub.errors import InvalidRequest, RunInProgress
+from leadhub.extract.dispatch import start_extraction
+from leadhub.models.connector import Connector
+from leadhub.models.credentials import CheckResult, VendorAccount
 from leadhub.models.settings import Vendor
 from leadhub.setup import credentials as creds
-from leadhub.setup.clock import utc_now
-from leadhub.setup.errors import InvalidRequest
-from leadhub.setup.kpi import duplication_warnings
+from leadhub.setup.duplication import duplication_warnings
 from leadhub.setup.pending import PendingCredentials
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.objects import ObjectStore
+from leadhub.store.partitions import STATE, connector_prefix, data_prefixes
 from leadhub.store.secrets import SecretStore
 from leadhub.store.sync_state import SyncStateStore
-
-STREAMS = {
-    Vendor.ROISTAT: ("calls", "orders", "proxyleads", "clients"),
-    Vendor.RINGOSTAT: ("calls",),
-    Vendor.CALLTOUCH: ("plans",),
-    Vendor.AMOCRM: ("leads",),
-}
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -73,34 +71,25 @@ class ConnectorView(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-class CheckAnswer(creds.CheckResult):
+class CheckAnswer(CheckResult):
     credentials_ref: str
 
 
-def view(item: dict[str, Any], warnings: list[str] | None = None) -> ConnectorView:
+def view(connector: Connector, warnings: list[str] | None = None) -> ConnectorView:
     return ConnectorView(
-        id=item["item_id"],
-        project_id=item["project_id"],
-        vendor=item["vendor"],
-        name=item["name"],
-        vendor_account_id=item["vendor_account_id"],
-        vendor_account_name=item.get("vendor_account_name"),
-        settings=item.get("settings", {}),
-        active=bool(item.get("active")),
-        scheduled="schedule_vendor" in item,
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
+        id=connector.id,
+        project_id=connector.project_id,
+        vendor=connector.vendor,
+        name=connector.name,
+        vendor_account_id=connector.vendor_account_id,
+        vendor_account_name=connector.vendor_account_name,
+        settings=connector.settings,
+        active=connector.active,
+        scheduled=connector.active,
+        created_at=connector.created_at,
+        updated_at=connector.updated_at,
         warnings=warnings or [],
     )
-
-
-def _scheduled(item: dict[str, Any], active: bool) -> dict[str, Any]:
-    """The item with its schedule-index attribute set (active) or dropped (inactive)."""
-    updated = {key: value for key, value in item.items() if key != "schedule_vendor"}
-    updated["active"] = active
-    if active:
-        updated["schedule_vendor"] = item["vendor"]
-    return updated
 
 
 class Connectors:
@@ -128,24 +117,30 @@ class Connectors:
 
     def _verified_secret(
         self, account_id: str, vendor: Vendor, ref: str | None, raw: dict[str, Any] | None
-    ) -> tuple[dict[str, Any], list[creds.VendorAccount]]:
+    ) -> tuple[dict[str, Any], list[VendorAccount]]:
+        """The secret to store and the accounts it sees. A `credentials_ref` is only read here: the
+        caller spends it once the connector holds the secret (`_spend`)."""
         if (ref is None) == (raw is None):
             raise InvalidRequest(
                 "give exactly one of credentials_ref (from a check) or credentials", field="credentials"
             )
         if ref is not None:
-            secret, accounts = self.pending.take(account_id, vendor, ref)
-            return secret, [creds.VendorAccount.model_validate(account) for account in accounts]
+            secret, accounts = self.pending.peek(account_id, vendor, ref)
+            return secret, [VendorAccount.model_validate(account) for account in accounts]
         verified = creds.verify(vendor, creds.parse_credentials(vendor, raw))
         return verified.secret, verified.result.accounts
 
+    def _spend(self, account_id: str, ref: str | None) -> None:
+        if ref is not None:
+            self.pending.spend(account_id, ref)
+
     @staticmethod
-    def _require_visible(chosen: str, accounts: list[creds.VendorAccount]) -> creds.VendorAccount:
+    def _require_visible(chosen: str, accounts: list[VendorAccount]) -> VendorAccount:
         for account in accounts:
             if account.id == chosen:
                 return account
         if not accounts:  # the vendor lists nothing to pick from (e.g. a Ringostat key with no calls yet)
-            return creds.VendorAccount(id=chosen)
+            return VendorAccount(id=chosen)
         visible = ", ".join(account.id for account in accounts)
         raise AccountNotVisible(
             f"vendor account {chosen!r} is not visible with these credentials; visible: {visible}",
@@ -155,7 +150,7 @@ class Connectors:
     # --- lifecycle -----------------------------------------------------------------------------
     def create(self, account_id: str, project_id: str, request: ConnectorCreate) -> ConnectorView:
         self.store.get_project(account_id, project_id)
-        settings = settings_for(request.vendor, request.settings).model_dump(mode="json")
+        settings = spec_for(request.vendor).validate_settings(request.settings).model_dump(mode="json")
         secret, accounts = self._verified_secret(
             account_id, request.vendor, request.credentials_ref, request.credentials
         )
@@ -163,84 +158,83 @@ class Connectors:
         connector_id = uuid.uuid4().hex
         self.secrets.put(connector_id, secret)
         now = utc_now()
-        item = self.store.create_connector(
-            account_id,
-            project_id,
-            connector_id,
-            _scheduled(
-                {
-                    "vendor": request.vendor.value,
-                    "name": request.name,
-                    "vendor_account_id": chosen.id,
-                    "vendor_account_name": chosen.name,
-                    "settings": settings,
-                    "created_at": now,
-                    "updated_at": now,
-                },
+        connector = self.store.create_connector(
+            Connector(
+                id=connector_id,
+                account_id=account_id,
+                project_id=project_id,
+                vendor=request.vendor,
+                name=request.name,
+                vendor_account_id=chosen.id,
+                vendor_account_name=chosen.name,
+                settings=settings,
                 active=True,
-            ),
+                created_at=now,
+                updated_at=now,
+            )
         )
-        return self._with_warnings(account_id, item)
+        self._spend(account_id, request.credentials_ref)
+        return self._with_warnings(connector)
 
     def list(self, account_id: str, project_id: str) -> list[ConnectorView]:
         self.store.get_project(account_id, project_id)
-        items = list(self.store.list_connectors(account_id, project_id))
-        warnings = duplication_warnings(items)
-        return [view(item, warnings.get(item["item_id"])) for item in items]
+        connectors = list(self.store.list_connectors(account_id, project_id))
+        warnings = duplication_warnings(connectors)
+        return [view(connector, warnings.get(connector.id)) for connector in connectors]
 
     def get(self, account_id: str, connector_id: str) -> ConnectorView:
-        return self._with_warnings(account_id, self.store.get_connector(account_id, connector_id))
+        return self._with_warnings(self.store.get_connector(account_id, connector_id))
 
     def update_settings(self, account_id: str, connector_id: str, changes: dict[str, Any]) -> ConnectorView:
-        item = self.store.get_connector(account_id, connector_id)
-        merged = {**item.get("settings", {}), **changes}
-        settings = settings_for(Vendor(item["vendor"]), merged).model_dump(mode="json")
-        item = self.store.save({**item, "settings": settings, "updated_at": utc_now()})
-        return self._with_warnings(account_id, item)
+        connector = self.store.get_connector(account_id, connector_id)
+        merged = {**connector.settings, **changes}
+        settings = spec_for(connector.vendor).validate_settings(merged).model_dump(mode="json")
+        connector = self.store.save(connector.model_copy(update={"settings": settings, "updated_at": utc_now()}))
+        return self._with_warnings(connector)
 
     def set_active(self, account_id: str, connector_id: str, active: bool) -> ConnectorView:
-        item = self.store.get_connector(account_id, connector_id)
-        if bool(item.get("active")) != active or ("schedule_vendor" in item) != active:
-            item = self.store.save({**_scheduled(item, active), "updated_at": utc_now()})
-        return self._with_warnings(account_id, item)
+        connector = self.store.get_connector(account_id, connector_id)
+        if connector.active != active:
+            connector = self.store.save(connector.model_copy(update={"active": active, "updated_at": utc_now()}))
+        return self._with_warnings(connector)
 
     def reconnect(self, account_id: str, connector_id: str, request: Reconnect) -> ConnectorView:
         """New credentials for the same connector: its data, settings and sync state stay."""
-        item = self.store.get_connector(account_id, connector_id)
-        vendor = Vendor(item["vendor"])
-        secret, accounts = self._verified_secret(account_id, vendor, request.credentials_ref, request.credentials)
-        self._require_visible(item["vendor_account_id"], accounts)
+        connector = self.store.get_connector(account_id, connector_id)
+        secret, accounts = self._verified_secret(
+            account_id, connector.vendor, request.credentials_ref, request.credentials
+        )
+        self._require_visible(connector.vendor_account_id, accounts)
         self.secrets.put(connector_id, secret)
-        item = self.store.save({**item, "reconnected_at": utc_now(), "updated_at": utc_now()})
-        return self._with_warnings(account_id, item)
+        now = utc_now()
+        connector = self.store.save(connector.model_copy(update={"reconnected_at": now, "updated_at": now}))
+        self._spend(account_id, request.credentials_ref)
+        return self._with_warnings(connector)
+
+    def sync_now(self, account_id: str, connector_id: str) -> str:
+        """Start a run now; answers how it was started. Refused while a run holds the connector:
+        the new one would find the lease taken and end at once, so "started" would not be true."""
+        connector = self.store.get_connector(account_id, connector_id)
+        if not connector.active:
+            raise InvalidRequest("the connector is deactivated: activate it first", field="connector")
+        if self.states.lease_held(connector_id, now=time.time()):
+            raise RunInProgress(connector_id)
+        return start_extraction(connector_id)
 
     def delete(self, account_id: str, connector_id: str, *, purge: bool) -> dict[str, Any]:
         """Unschedule and forget the connector; its extracted data stays unless `purge`."""
-        item = self.store.get_connector(account_id, connector_id)
-        self.store.delete(item)
+        connector = self.store.get_connector(account_id, connector_id)
+        self.store.delete(connector)
         self.secrets.delete(connector_id)
         self.states.delete_all(connector_id)
-        self.objects.delete_prefix(state_prefix(item["project_id"], connector_id))
+        self.objects.delete_prefix(connector_prefix(STATE, connector.project_id, connector_id))
         removed = 0
         if purge:
-            for prefix in data_prefixes(item["project_id"], connector_id):
+            for prefix in data_prefixes(connector.project_id, connector_id):
                 removed += self.objects.delete_prefix(prefix)
         return {"id": connector_id, "deleted": True, "purged_objects": removed, "data_kept": not purge}
 
-    def _with_warnings(self, account_id: str, item: dict[str, Any]) -> ConnectorView:
-        siblings = list(self.store.list_connectors(account_id, item["project_id"]))
-        siblings = [s for s in siblings if s["item_id"] != item["item_id"]] + [item]
-        return view(item, duplication_warnings(siblings).get(item["item_id"]))
-
-
-def state_prefix(project_id: str, connector_id: str) -> str:
-    """Where extraction keeps what it must remember besides the sync state (first contacts)."""
-    return f"state/project={project_id}/connector={connector_id}/"
-
-
-def data_prefixes(project_id: str, connector_id: str) -> list[str]:
-    """Where a connector's extracted data lives in the bucket."""
-    return [
-        f"conversions/project={project_id}/connector={connector_id}/",
-        f"raw/project={project_id}/connector={connector_id}/",
-    ]
+    def _with_warnings(self, connector: Connector) -> ConnectorView:
+        siblings = self.store.list_connectors(connector.account_id, connector.project_id)
+        project = [other for other in siblings if other.id != connector.id] + [connector]
+        return view(connector, duplication_warnings(project).get(connector.id))

@@ -11,10 +11,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leadhub.clock import utc_now
+from leadhub.errors import InvalidRequest
 from leadhub.models.settings import Vendor
 from leadhub.settings import get_settings
-from leadhub.setup.clock import utc_now
-from leadhub.setup.errors import InvalidRequest
 from leadhub.store import errors
 from leadhub.store.secrets import SecretStore
 
@@ -50,16 +50,20 @@ class PendingCredentials:
             self.store.delete(name)
         return len(expired)
 
-    def take(self, account_id: str, vendor: Vendor, ref: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The held secret and the vendor accounts it sees; the reference is spent."""
+    def peek(self, account_id: str, vendor: Vendor, ref: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The held secret and the vendor accounts it sees; the reference stays usable until `spend`,
+        so a create refused for any reason (a wrong account id, a bad setting) can be sent again."""
         if not ref.replace("-", "").replace("_", "").isalnum():
             raise UnknownCredentialsRef()
         try:
             held = self.store.get(f"{account_id}/{ref}")
         except errors.NotFound:
             raise UnknownCredentialsRef() from None
-        self.store.delete(f"{account_id}/{ref}")
         checked_at = datetime.fromisoformat(str(held.get("checked_at", "")).replace("Z", "+00:00") or "1970-01-01")
         if held.get("vendor") != vendor.value or datetime.now(UTC) - checked_at > HOLD_FOR:
             raise UnknownCredentialsRef()
         return dict(held["secret"]), list(held.get("accounts", []))
+
+    def spend(self, account_id: str, ref: str) -> None:
+        """The reference is used: a connector holds its credentials now."""
+        self.store.delete(f"{account_id}/{ref}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
-from leadhub.setup.clock import utc_now
+from leadhub.clock import utc_now
+from leadhub.models.connector import Project
 from leadhub.store.connectors import ConnectorStore
 
 
@@ -40,46 +41,28 @@ class ProjectUpdate(BaseModel):
     timezone: TimeZone | None = None
 
 
-class Project(BaseModel):
-    id: str
-    name: str
-    timezone: str
-    created_at: str
-    updated_at: str
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Project:
-        return cls(
-            id=item["item_id"],
-            name=item["name"],
-            timezone=item["timezone"],
-            created_at=item["created_at"],
-            updated_at=item["updated_at"],
-        )
-
-
 class Projects:
     def __init__(self, store: ConnectorStore | None = None) -> None:
         self.store = store or ConnectorStore()
 
     def create(self, account_id: str, request: ProjectCreate) -> Project:
         now = utc_now()
-        item = self.store.create_project(
-            account_id,
-            uuid.uuid4().hex,
-            {"name": request.name, "timezone": request.timezone, "created_at": now, "updated_at": now},
+        project = Project(
+            id=uuid.uuid4().hex, name=request.name, timezone=request.timezone, created_at=now, updated_at=now
         )
-        return Project.from_item(item)
+        return self.store.create_project(account_id, project)
 
     def list(self, account_id: str) -> list[Project]:
-        return [Project.from_item(item) for item in self.store.list_projects(account_id)]
+        return list(self.store.list_projects(account_id))
 
     def get(self, account_id: str, project_id: str) -> Project:
-        return Project.from_item(self.store.get_project(account_id, project_id))
+        return self.store.get_project(account_id, project_id)
 
     def update(self, account_id: str, project_id: str, request: ProjectUpdate) -> Project:
-        item = self.store.get_project(account_id, project_id)
+        project = self.store.get_project(account_id, project_id)
         changes = request.model_dump(exclude_none=True)
         if changes:
-            item = self.store.save({**item, **changes, "updated_at": utc_now()})
-        return Project.from_item(item)
+            project = self.store.save_project(
+                account_id, project.model_copy(update={**changes, "updated_at": utc_now()})
+            )
+        return project

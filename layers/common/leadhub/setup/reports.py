@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from leadhub.exports.links import Link, publish_xlsx
 from leadhub.reports.conversions import Report, ReportQuery, conversion_report
 from leadhub.reports.xlsx import report_xlsx
-from leadhub.setup.links import Link, publish_xlsx
 from leadhub.setup.projects import Projects
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from leadhub.connectors.registry import CHANNEL_VALUE_LABEL
+from leadhub.connectors.registry import spec_for
+from leadhub.errors import InvalidRequest
+from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link
 from leadhub.exports.static_channels import export_static_channels, import_static_channels
 from leadhub.models.settings import StaticChannel, Vendor
 from leadhub.setup.connectors import Connectors, ConnectorView
-from leadhub.setup.errors import InvalidRequest
-from leadhub.setup.links import Link, publish_xlsx, upload_xlsx_link
 from leadhub.store import errors
 from leadhub.store.objects import ObjectStore
 
@@ -33,7 +33,7 @@ class ImportRejected(InvalidRequest):
 
 
 def _channel_vendor(connector: ConnectorView) -> Vendor:
-    if connector.vendor not in CHANNEL_VALUE_LABEL:
+    if spec_for(connector.vendor).channel_value_label is None:
         raise InvalidRequest(f"{connector.vendor.value} connectors have no static channels", field="connector")
     return connector.vendor
 

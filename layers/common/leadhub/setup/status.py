@@ -8,12 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from leadhub.connectors.registry import spec_for
 from leadhub.models.settings import Vendor
-from leadhub.setup.connectors import STREAMS, ConnectorView
+from leadhub.setup.connectors import ConnectorView
 from leadhub.store.sync_state import SyncStateStore
 
 
-class StreamState(StrEnum):
+class LoadingState(StrEnum):
+    """What a stream is doing, as the status shows it."""
+
     IDLE = "idle"
     RUNNING = "running"
     BACKFILLING = "backfilling"
@@ -38,7 +41,7 @@ class Progress(BaseModel):
 class StreamStatus(BaseModel):
     stream: str
     vendor_account_id: str
-    state: StreamState
+    state: LoadingState
     enabled: bool = True
     progress: Progress | None = None
     last_success_at: str | None = None
@@ -55,23 +58,22 @@ class ConnectorStatus(BaseModel):
 
 
 def enabled_streams(vendor: Vendor, settings: dict[str, Any]) -> dict[str, bool]:
-    streams = STREAMS[vendor]
-    chosen = settings.get("streams", {})
-    return {stream: bool(chosen.get(stream, True)) for stream in streams}
+    """The streams a status shows, each with whether the settings switch it on."""
+    return {stream.name: stream.enabled(settings) for stream in spec_for(vendor).streams if stream.shown}
 
 
 def _stream_status(
     stream: str, account: str, enabled: bool, active: bool, stored: dict[str, Any] | None
 ) -> StreamStatus:
     stored = stored or {}
-    state = StreamState(stored.get("status", StreamState.IDLE))
+    state = LoadingState(stored.get("status", LoadingState.IDLE))
     note = None
     if not active:
-        state, note = StreamState.PAUSED, "the connector is deactivated"
+        state, note = LoadingState.PAUSED, "the connector is deactivated"
     elif not enabled:
-        state, note = StreamState.PAUSED, "this stream is switched off in the settings"
+        state, note = LoadingState.PAUSED, "this stream is switched off in the settings"
     elif stored.get("paused_reason"):
-        state, note = StreamState.PAUSED, str(stored["paused_reason"])
+        state, note = LoadingState.PAUSED, str(stored["paused_reason"])
     error = stored.get("last_error")
     return StreamStatus(
         stream=stream,
@@ -88,7 +90,7 @@ def _stream_status(
 
 def connector_status(connector: ConnectorView, states: SyncStateStore | None = None) -> ConnectorStatus:
     states = states or SyncStateStore()
-    stored = {item["sk"].split("#")[1]: item for item in states.list(connector.id)}
+    stored = states.by_stream(connector.id)
     streams = [
         _stream_status(stream, connector.vendor_account_id, enabled, connector.active, stored.get(stream))
         for stream, enabled in enabled_streams(connector.vendor, connector.settings).items()

@@ -24,6 +24,24 @@ RAW = "raw"
 FILE = "part-0000.jsonl.gz"
 
 
+STATE = "state"
+
+
+def connector_prefix(dataset: str, project_id: str, connector_id: str) -> str:
+    """Where one connector's objects of a dataset live (Hive-style, as the Glue table reads them)."""
+    return f"{dataset}/project={project_id}/connector={connector_id}/"
+
+
+def data_prefixes(project_id: str, connector_id: str) -> list[str]:
+    """Where a connector's extracted data lives in the bucket."""
+    return [connector_prefix(CONVERSIONS, project_id, connector_id), connector_prefix(RAW, project_id, connector_id)]
+
+
+def state_key(project_id: str, connector_id: str, stream: str, name: str) -> str:
+    """Where extraction keeps what it must remember besides the sync state (e.g. first contacts)."""
+    return f"{connector_prefix(STATE, project_id, connector_id)}stream={stream}/{name}"
+
+
 @dataclass(frozen=True)
 class Partition:
     dataset: str
@@ -34,10 +52,8 @@ class Partition:
 
     @property
     def key(self) -> str:
-        return (
-            f"{self.dataset}/project={self.project_id}/connector={self.connector_id}/"
-            f"stream={self.stream}/date={self.day.isoformat()}/{FILE}"
-        )
+        prefix = connector_prefix(self.dataset, self.project_id, self.connector_id)
+        return f"{prefix}stream={self.stream}/date={self.day.isoformat()}/{FILE}"
 
     @classmethod
     def from_key(cls, key: str) -> Partition | None:

@@ -3,7 +3,6 @@ works a connector at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from leadhub.settings import get_settings
@@ -12,6 +11,10 @@ from leadhub.store.tables import VersionedTable
 
 def state_key(connector_id: str, stream: str, vendor_account: str) -> dict[str, str]:
     return {"pk": f"CONNECTOR#{connector_id}", "sk": f"STREAM#{stream}#{vendor_account}"}
+
+
+def _state(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key not in ("pk", "sk")}
 
 
 def lease_key(connector_id: str) -> dict[str, str]:
@@ -23,17 +26,27 @@ class SyncStateStore:
         self.table = VersionedTable(table_name or get_settings().sync_state_table, ("pk", "sk"))
 
     def get(self, connector_id: str, stream: str, vendor_account: str) -> dict[str, Any] | None:
-        return self.table.get(state_key(connector_id, stream, vendor_account))
+        item = self.table.get(state_key(connector_id, stream, vendor_account))
+        return _state(item) if item is not None else None
 
     def save(self, connector_id: str, stream: str, vendor_account: str, state: dict[str, Any]) -> dict[str, Any]:
         """Create the state, or update it at the version it was read (optimistic locking)."""
         item = {**state, **state_key(connector_id, stream, vendor_account)}
         if "version" in state:
-            return self.table.update(item)
-        return self.table.create(item)
+            return _state(self.table.update(item))
+        return _state(self.table.create(item))
 
-    def list(self, connector_id: str) -> Iterator[dict[str, Any]]:
-        return self.table.query("pk", f"CONNECTOR#{connector_id}", sort_prefix="STREAM#")
+    def by_stream(self, connector_id: str) -> dict[str, dict[str, Any]]:
+        """The connector's stored states by stream name."""
+        return {
+            item["sk"].split("#")[1]: _state(item)
+            for item in self.table.query("pk", f"CONNECTOR#{connector_id}", sort_prefix="STREAM#")
+        }
+
+    def lease_held(self, connector_id: str, *, now: float) -> bool:
+        """Whether a run holds an unexpired lease on the connector right now."""
+        lease = self.table.get(lease_key(connector_id))
+        return lease is not None and float(lease.get("lease_until", 0)) > now
 
     def acquire_lease(self, connector_id: str, owner: str, *, now: float, seconds: float) -> None:
         """Raises LeaseHeld while another run holds an unexpired lease on this connector."""

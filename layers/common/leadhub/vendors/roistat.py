@@ -36,7 +36,7 @@ treats a status with `type` null or absent as «Не учитывается».
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -287,6 +287,18 @@ class RoistatClient:
                 leads = body[key]
                 return self._rows(response, {key: [leads] if isinstance(leads, dict) else leads}, key)
         raise self._transport.malformed(response, "no ProxyLeads")
+
+    def visits(self, project_id: int, visit_ids: Iterable[str], *, per_request: int = 100) -> dict[str, dict[str, Any]]:
+        """Visit id → visit (`site/visit/list`, A6.7), for rows that carry only a visit id (proxy leads).
+        Ids go as an `or` of `id` conditions, a bounded number per request; one id as a flat array."""
+        wanted = sorted({str(visit_id) for visit_id in visit_ids if visit_id})
+        found: dict[str, dict[str, Any]] = {}
+        for first in range(0, len(wanted), per_request):
+            chunk = [["id", "=", visit_id] for visit_id in wanted[first : first + per_request]]
+            query = {"filters": chunk if len(chunk) == 1 else {"or": chunk}, "sort": ["id", "asc"]}
+            for visit in self._paged("project/site/visit/list", project_id, key="data", query=query, page_size=1000):
+                found[str(visit.get("id"))] = visit
+        return found
 
     def iter_clients(
         self, project_id: int, *, conditions: Sequence[Condition] = (), page_size: int = 1000

@@ -8,10 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
 from leadhub.api.auth import current_account
-from leadhub.extract.dispatch import start_extraction
 from leadhub.models.settings import Vendor
 from leadhub.setup.connectors import CheckAnswer, ConnectorCreate, Connectors, ConnectorView, Reconnect
-from leadhub.setup.errors import InvalidRequest
 from leadhub.setup.status import ConnectorStatus, connector_status
 
 router = Router()
@@ -94,14 +92,11 @@ class SyncStarted(BaseModel):
     "/connectors/<connector_id>/sync",
     summary="Run extraction now (asynchronously); follow it in /status",
     tags=Tags,
-    responses={202: {"description": "Started"}},
+    responses={202: {"description": "Started"}, 409: {"description": "A run of the connector is in progress"}},
 )
 def sync_now(connector_id: Id) -> Response[SyncStarted]:
-    connector = Connectors().get(current_account(router), connector_id)
-    if not connector.active:
-        raise InvalidRequest("the connector is deactivated: activate it first", field="connector")
-    how = start_extraction(connector.id)
-    return Response(202, content_types.APPLICATION_JSON, SyncStarted(connector_id=connector.id, started=how))
+    how = Connectors().sync_now(current_account(router), connector_id)
+    return Response(202, content_types.APPLICATION_JSON, SyncStarted(connector_id=connector_id, started=how))
 
 
 @router.get("/connectors/<connector_id>/status", summary="Loading status per stream", tags=Tags)

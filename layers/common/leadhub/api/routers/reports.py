@@ -7,9 +7,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from leadhub.api.auth import current_account
+from leadhub.exports.links import Link
 from leadhub.models.conversion import Kind
 from leadhub.reports.conversions import Report, ReportQuery
-from leadhub.setup.links import Link
 from leadhub.setup.reports import project_report, project_report_file
 
 router = Router()

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from leadhub.api.auth import current_account
-from leadhub.setup.errors import InvalidRequest
-from leadhub.setup.links import XLSX, Link
+from leadhub.errors import InvalidRequest
+from leadhub.exports.links import XLSX, Link
 from leadhub.setup.static_channels import ImportOutcome, StaticChannels
 
 router = Router()

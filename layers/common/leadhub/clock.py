@@ -1,3 +1,5 @@
+"""The one clock of stored timestamps."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -92,7 +92,7 @@ class SyncStarted(BaseModel):
     "/connectors/<connector_id>/sync",
     summary="Run extraction now (asynchronously); follow it in /status",
     tags=Tags,
-    responses={202: {"description": "Started"}, 409: {"description": "A run of the connector is in progress"}},
+    responses={202: {"description": "Started"}},
 )
 def sync_now(connector_id: Id) -> Response[SyncStarted]:
     how = Connectors().sync_now(current_account(router), connector_id)

@@ -15,11 +15,10 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 import orjson
 import requests
-from typing_extensions import Unpack
 
 from leadhub.observability import logger
 from leadhub.redaction import excerpt, redact, redact_url, register_secrets

@@ -1,9 +1,13 @@
 # Leadhub — every target installs what it needs into .venv first.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The interpreter of the functions' runtime: PATH, then pyenv (.ci/find-python, shared with CI, says what to
+# install when none is there). Looked up once, and only by targets that build a venv or call SAM.
+PYTHON ?= $(eval PYTHON := $$(shell .ci/find-python))$(PYTHON)
+PYTHON_VERSION := $(shell .ci/find-python --version-wanted)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Named after the runtime so a venv built for an older one is rebuilt rather than reused.
+STAMP := $(VENV)/.installed-$(PYTHON_VERSION)
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions:$(CURDIR)
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
@@ -15,8 +19,9 @@ BENCH_STAMP := $(VENV)/.bench-installed
 .PHONY: run test lint typecheck cfn-lint sam-validate unit integration e2e infra bench build deploy openapi clean
 
 $(STAMP): requirements-dev.txt layers/common/requirements.txt
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)"
+	$(PY) -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "$(PYTHON_VERSION)"' 2>/dev/null \
+		|| { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.3.1
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
@@ -41,6 +46,7 @@ cfn-lint: $(STAMP)
 
 # SAM CLI in a venv of its own: its pins must not move the project's.
 $(SAM): requirements-sam.txt
+	@test -n "$(PYTHON)"
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $(SAM)
@@ -62,8 +68,9 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks
 
+# SAM builds with the `python3.x` it finds on PATH: put the one make found first.
 build: $(SAM)
-	$(SAM) build
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build
 
 deploy: build
 	$(SAM) deploy --guided

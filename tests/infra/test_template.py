@@ -67,9 +67,13 @@ def test_every_function_has_a_log_group_with_retention(document: dict[str, Any])
         ), name
 
 
-def test_the_layer_is_built_by_sam_for_python_3_11(document: dict[str, Any]) -> None:
+def test_functions_and_layer_run_on_python_3_13(document: dict[str, Any]) -> None:
+    assert document["Globals"]["Function"]["Runtime"] == "python3.13"
+    for name, function in resources_of(document, "AWS::Serverless::Function").items():
+        assert function["Properties"].get("Runtime", "python3.13") == "python3.13", name
     layer = document["Resources"]["CommonLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
     assert (ROOT / layer["Properties"]["ContentUri"] / "leadhub" / "__init__.py").exists()
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").exists()
 

@@ -63,6 +63,29 @@ def register_secrets(values: Iterable[str | None]) -> None:
     register_secret(*values)
 
 
+def is_secret_name(name: str) -> bool:
+    """True for a field that holds a secret: `api_key`, `client_secret`, also `calls_api_token`;
+    not `client_id`, `site_id`, `token_type` or `checked_at`."""
+    lowered = name.lower()
+    return lowered in SECRET_NAMES or lowered.endswith(tuple(f"_{secret}" for secret in SECRET_NAMES))
+
+
+def secret_fields(document: object) -> list[str]:
+    """The values of the secret-named fields of a JSON-like document, at any depth: what to register,
+    so the vendor name, ids and dates stored beside a key stay readable in logs."""
+    if isinstance(document, Mapping):
+        found = []
+        for name, value in document.items():
+            if isinstance(value, str | int) and not isinstance(value, bool) and is_secret_name(str(name)):
+                found.append(str(value))
+            else:
+                found.extend(secret_fields(value))
+        return found
+    if isinstance(document, list | tuple):
+        return [value for inner in document for value in secret_fields(inner)]
+    return []
+
+
 def _mask_known(text: str) -> str:
     with _lock:
         known = sorted(_known, key=len, reverse=True)
@@ -85,6 +108,17 @@ def redact(text: str) -> str:
     if not text:
         return text
     return _mask_patterns(_mask_known(text))
+
+
+#: Longer than any secret Leadhub holds (keys are at most 2000 characters): a secret that starts inside an
+#: excerpt ends inside the text masked before the cut. Bounds the work on a vendor's megabyte error page.
+_EXCERPT_MASKED_BEYOND = 64 * 1024
+
+
+def excerpt(text: str, limit: int) -> str:
+    """At most `limit` characters of vendor text, secrets masked. Masks first, then cuts: the head of a
+    secret cut in two no longer matches the secret nor its pattern, so cutting first would leak it."""
+    return redact(text[: limit + _EXCERPT_MASKED_BEYOND])[:limit]
 
 
 def redact_url(url: str) -> str:

@@ -1,7 +1,8 @@
 """Vendor credentials live in Secrets Manager only, one secret per connector.
 
-Every credential read or written here is registered with the redaction filter, so the process
-masks it in any log line or error from then on.
+The secret fields of every credential read or written here (keys, tokens; not the ids and names
+stored beside them) are registered with the redaction filter, so the process masks them in any log
+line or error from then on.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from leadhub.redaction import register_secrets
+from leadhub.redaction import register_secrets, secret_fields
 from leadhub.settings import get_settings
 from leadhub.store import aws, errors
 from leadhub.store.translate import translated
 
 
 def _register(values: dict[str, Any]) -> None:
-    register_secrets(str(value) for value in values.values() if isinstance(value, (str, int)))
+    # Only the secret fields: the vendor, ids and dates stored beside them must stay readable in logs.
+    register_secrets(secret_fields(values))
 
 
 class SecretStore:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -59,7 +59,6 @@ _SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE
 _SHOWN_PROBLEMS = 5
 
 Raw = dict[str, Any]
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 # --- typed results ------------------------------------------------------------------------------------
@@ -493,7 +492,7 @@ def _saved(transport: Transport, response: requests.Response, body: Any, key: st
     return body
 
 
-def _validated(model: type[ModelT], raw: Any) -> ModelT:
+def _validated[ModelT: BaseModel](model: type[ModelT], raw: Any) -> ModelT:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -34,6 +34,7 @@ import requests
 from pydantic import BaseModel, ConfigDict
 
 from leadhub.observability import logger
+from leadhub.redaction import excerpt
 from leadhub.vendors import errors
 from leadhub.vendors.transport import Transport, VendorPolicy
 
@@ -96,15 +97,20 @@ def classify(response: requests.Response) -> errors.VendorError | None:
     """Ringostat's quirks on top of the HTTP-status mapping (B2.1, B2.5)."""
     if response.status_code not in (200, 400):
         return None
-    body = response.text[:500]
-    if response.status_code == 200 and body.lstrip()[:1] in ("", "[", "{"):
+    # Matched on the raw head of the body; only a masked excerpt of it goes into a message.
+    head = response.text[:500]
+    if response.status_code == 200 and head.lstrip()[:1] in ("", "[", "{"):
         return None  # JSON, or an attempt at it: the transport decodes it
-    rejected = _FIELD_REJECTED.search(body)
+    rejected = _FIELD_REJECTED.search(head)
     if rejected:
         names = [name for name in re.split(r"[\s,]+", rejected.group(1)) if name]
-        return FieldRejected(f"field rejected: {body[:200]}", status=response.status_code, fields=names)
-    if response.status_code == 400 and _CAP_EXCEEDED.search(body):
-        return CapExceeded(VENDOR, f"too many calls in one window: {body[:200]}", status=400, code="row_cap")
+        return FieldRejected(
+            f"field rejected: {excerpt(response.text, 200)}", status=response.status_code, fields=names
+        )
+    if response.status_code == 400 and _CAP_EXCEEDED.search(head):
+        return CapExceeded(
+            VENDOR, f"too many calls in one window: {excerpt(response.text, 200)}", status=400, code="row_cap"
+        )
     return None
 
 

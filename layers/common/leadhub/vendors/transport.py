@@ -15,14 +15,13 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 import orjson
 import requests
-from typing_extensions import Unpack
 
 from leadhub.observability import logger
-from leadhub.redaction import redact, redact_url, register_secrets
+from leadhub.redaction import excerpt, redact, redact_url, register_secrets
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter, fingerprint, shared_limiter
 
@@ -74,7 +73,7 @@ def classify_http_status(vendor: str, response: requests.Response) -> errors.Ven
     status = response.status_code
     if status < 400:
         return None
-    snippet = response.text[:300]
+    snippet = excerpt(response.text, 300)
     if status == 429:
         return errors.RateLimited(
             vendor,
@@ -272,7 +271,7 @@ class Transport:
             kind = response.headers.get("Content-Type", "unknown content type")
             return errors.MalformedResponse(
                 self.vendor,
-                f"expected JSON from {redact_url(response.url)}, got {kind}: {response.text[:120]!r}",
+                f"expected JSON from {redact_url(response.url)}, got {kind}: {excerpt(response.text, 120)!r}",
                 status=response.status_code,
             )
 

@@ -36,10 +36,10 @@ from leadhub.attribution.rules import (
     AttributionRules,
     Marks,
     Rejected,
+    build_conversion,
     clean_mark,
     lenient_float,
     lenient_int,
-    new_conversion,
     reject,
     row_tags,
     text_id,
@@ -184,37 +184,27 @@ def normalise_calls(
         visit = row.get("visit")
         if visit is not None and visit.__class__ is not dict and not isinstance(visit, Mapping):
             visit = None
-        source, traffic_type, campaign, content, keyword, static = marks_of(row.get("static_source"), visit)
+        marks = marks_of(row.get("static_source"), visit)
         visit_id = row.get("visit_id") or (visit.get("id") if visit else None)
         status = row.get("status")
-        yield new_conversion(
+        yield build_conversion(
+            VENDOR,
+            "calls",
+            call_id,
+            account,
+            CALL,
+            when,
+            marks,
             {
-                "vendor": VENDOR,
-                "stream": "calls",
-                "vendor_id": call_id,
-                "vendor_account_id": account,
-                "kind": CALL,
-                "occurred_at": when[0],
-                "local_date": when[1],
-                "source": source,
-                "traffic_type": traffic_type,
-                "campaign": campaign,
-                "content": content,
-                "keyword": keyword,
-                "tags": tags,
-                "unique": unique,
-                "static_channel": static,
-                "status": status if status.__class__ is str else None,
-                "status_type": None,
-                "revenue": None,
-                "visit_id": text_id(visit_id),
-                "ga_client_id": text_id(visit.get("google_client_id")) if visit else None,
-                "extra": {
-                    "duration": lenient_int(row.get("duration")),
-                    "answer_duration": lenient_int(row.get("answer_duration")),
-                    "order_id": text_id(row.get("order_id")),
-                },
-            }
+                "duration": lenient_int(row.get("duration")),
+                "answer_duration": lenient_int(row.get("answer_duration")),
+                "order_id": text_id(row.get("order_id")),
+            },
+            tags=tags,
+            unique=unique,
+            status=status if status.__class__ is str else None,
+            visit_id=text_id(visit_id),
+            ga_client_id=text_id(visit.get("google_client_id")) if visit else None,
         )
 
 
@@ -290,36 +280,25 @@ def normalise_orders(
         visit = row.get("visit")
         if not isinstance(visit, Mapping):
             visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
-        source, traffic_type, campaign, content, keyword, static = visit_marks(visit)
-        yield new_conversion(
+        yield build_conversion(
+            VENDOR,
+            "orders",
+            order_id,
+            account,
+            ORDER,
+            when,
+            visit_marks(visit),
             {
-                "vendor": VENDOR,
-                "stream": "orders",
-                "vendor_id": order_id,
-                "vendor_account_id": account,
-                "kind": ORDER,
-                "occurred_at": when[0],
-                "local_date": when[1],
-                "source": source,
-                "traffic_type": traffic_type,
-                "campaign": campaign,
-                "content": content,
-                "keyword": keyword,
-                "tags": (),
-                "unique": True,
-                "static_channel": static,
-                "status": status_name,
-                "status_type": status_type,
-                "revenue": lenient_float(row.get("revenue")),
-                "visit_id": visit_id,
-                "ga_client_id": text_id(visit.get("google_client_id")) if visit else None,
-                "extra": {
-                    "source_type": text_id(row.get("source_type")),
-                    "client_id": text_id(row.get("client_id")),
-                    "cost": lenient_float(row.get("cost")),
-                    "profit": lenient_float(row.get("profit")),
-                },
-            }
+                "source_type": text_id(row.get("source_type")),
+                "client_id": text_id(row.get("client_id")),
+                "cost": lenient_float(row.get("cost")),
+                "profit": lenient_float(row.get("profit")),
+            },
+            status=status_name,
+            status_type=status_type,
+            revenue=lenient_float(row.get("revenue")),
+            visit_id=visit_id,
+            ga_client_id=text_id(visit.get("google_client_id")) if visit else None,
         )
 
 
@@ -358,31 +337,18 @@ def normalise_proxy_leads(
         visit = row.get("visit")
         if not isinstance(visit, Mapping):
             visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
-        source, traffic_type, campaign, content, keyword, static = visit_marks(visit)
-        yield new_conversion(
-            {
-                "vendor": VENDOR,
-                "stream": "proxyleads",
-                "vendor_id": lead_id,
-                "vendor_account_id": account,
-                "kind": lead_kind(row),
-                "occurred_at": when[0],
-                "local_date": when[1],
-                "source": source,
-                "traffic_type": traffic_type,
-                "campaign": campaign,
-                "content": content,
-                "keyword": keyword,
-                "tags": (),
-                "unique": unique,
-                "static_channel": static,
-                "status": None,
-                "status_type": None,
-                "revenue": None,
-                "visit_id": visit_id,
-                "ga_client_id": text_id(visit.get("google_client_id")) if visit else None,
-                "extra": {"title": text_id(row.get("title")), "order_id": text_id(row.get("order_id"))},
-            }
+        yield build_conversion(
+            VENDOR,
+            "proxyleads",
+            lead_id,
+            account,
+            lead_kind(row),
+            when,
+            visit_marks(visit),
+            {"title": text_id(row.get("title")), "order_id": text_id(row.get("order_id"))},
+            unique=unique,
+            visit_id=visit_id,
+            ga_client_id=text_id(visit.get("google_client_id")) if visit else None,
         )
 
 

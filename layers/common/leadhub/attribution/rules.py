@@ -366,6 +366,53 @@ new_conversion: Callable[[dict[str, Any]], Conversion] = _construct_fast if _fas
 Rejected = Callable[[Mapping[str, Any], str], None]
 
 
+def build_conversion(  # noqa: PLR0917  (every conversion has these eight; positional reads like the row)
+    vendor: str,
+    stream: str,
+    vendor_id: str,
+    vendor_account_id: str,
+    kind: Kind,
+    when: tuple[datetime, date],
+    marks: Marks,
+    extra: dict[str, Any],
+    *,
+    tags: tuple[str, ...] = (),
+    unique: bool = True,
+    status: str | None = None,
+    status_type: str | None = None,
+    revenue: float | None = None,
+    visit_id: str | None = None,
+    ga_client_id: str | None = None,
+) -> Conversion:
+    """The one place a conversion's fields are laid out: `when` is (UTC instant, project-local date) as
+    the clock reads it, `marks` what attribution decided. Values must already be of their declared type."""
+    return new_conversion(
+        {
+            "vendor": vendor,
+            "stream": stream,
+            "vendor_id": vendor_id,
+            "vendor_account_id": vendor_account_id,
+            "kind": kind,
+            "occurred_at": when[0],
+            "local_date": when[1],
+            "source": marks[0],
+            "traffic_type": marks[1],
+            "campaign": marks[2],
+            "content": marks[3],
+            "keyword": marks[4],
+            "tags": tags,
+            "unique": unique,
+            "static_channel": marks[5],
+            "status": status,
+            "status_type": status_type,
+            "revenue": revenue,
+            "visit_id": visit_id,
+            "ga_client_id": ga_client_id,
+            "extra": extra,
+        }
+    )
+
+
 def reject(rejected: Rejected | None, row: Mapping[str, Any], reason: str) -> None:
     """Tell the caller (who may log or count it) about a row that cannot become a conversion."""
     if rejected is not None:

@@ -25,8 +25,9 @@ import requests
 
 from leadhub.attribution import ringostat as attribution
 from leadhub.attribution.rules import AttributionRules
+from leadhub.connectors.ringostat import RingostatSettings
 from leadhub.models.conversion import conversion_json
-from leadhub.models.settings import RingostatSettings, StaticChannel
+from leadhub.models.settings import StaticChannel
 from leadhub.store.partitions import CONVERSIONS, Partition, encode_lines
 from simulators.ringostat import RingostatScenario, RingostatSimulator
 

@@ -207,7 +207,7 @@ def test_credential_failures_in_a_row_pause_the_connector(world: World) -> None:
 def test_a_call_at_23_30_local_time_lands_on_that_local_date(aws: dict[str, str]) -> None:
     from leadhub.attribution import ringostat as attribution
     from leadhub.attribution.rules import AttributionRules
-    from leadhub.models.settings import RingostatSettings
+    from leadhub.connectors.ringostat import RingostatSettings
 
     rules = AttributionRules.from_settings(RingostatSettings(), project_timezone="Europe/Moscow")
     row = {"uniqueid": "u1", "calldate": "2026-11-20T23:30:00+0300", "call_counter": 1, "pool_name": "p"}

@@ -19,14 +19,11 @@ from hypothesis import strategies as st
 from leadhub.attribution import ringostat as ringostat_attribution
 from leadhub.attribution import roistat as roistat_attribution
 from leadhub.attribution.rules import NOT_COUNTED, PLACEHOLDER, AttributionRules, ProjectClock, row_tags
+from leadhub.connectors.calltouch import CalltouchSettings
+from leadhub.connectors.ringostat import RingostatSettings
+from leadhub.connectors.roistat import RoistatSettings
 from leadhub.models.conversion import UNDEFINED_CAMPAIGN, Conversion, Kind
-from leadhub.models.settings import (
-    CalltouchSettings,
-    KpiMode,
-    RingostatSettings,
-    RoistatSettings,
-    StaticChannel,
-)
+from leadhub.models.settings import KpiMode, StaticChannel
 from leadhub.vendors import roistat as roistat_client
 from leadhub.vendors.ringostat import DEFAULT_FIELDS as RINGOSTAT_FIELDS
 from simulators.base import SimRequest

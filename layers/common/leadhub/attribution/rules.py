@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from leadhub.models.conversion import UNDEFINED_CAMPAIGN, Conversion, Kind
-from leadhub.models.settings import KpiMode, RingostatSettings, RoistatSettings, StaticChannel, Vendor
+from leadhub.models.settings import KpiMode, KpiSettings, StaticChannel, Vendor
 
 #: Source / traffic type of a conversion that has none.
 PLACEHOLDER = "(none)"
@@ -265,7 +265,7 @@ class AttributionRules:
     @classmethod
     def from_settings(cls, settings: BaseModel, *, project_timezone: str | ZoneInfo) -> AttributionRules:
         """Rules from validated Roistat or Ringostat settings (`settings_for`)."""
-        if not isinstance(settings, RoistatSettings | RingostatSettings):
+        if not isinstance(settings, KpiSettings):
             raise TypeError(f"no attribution rules for {type(settings).__name__}")
         return cls(
             vendor=settings.vendor,

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
+from leadhub.connectors.registry import CHANNEL_VALUE_LABEL
 from leadhub.exports.xlsx import TEXT_FORMAT, Column, read_table, write_table
-from leadhub.models.settings import CHANNEL_VALUE_LABEL, StaticChannel, Vendor
+from leadhub.models.settings import StaticChannel, Vendor
 
 SHEET_TITLE = "Статические каналы"
 #: The settings hold at most this many channels (RoistatSettings/RingostatSettings.static_channels).

@@ -8,12 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadhub.attribution.rules import AttributionRules
+from leadhub.connectors.registry import settings_for
 from leadhub.extract.dispatch import can_dispatch, start_extraction
 from leadhub.extract.engine import ConnectorRun, RunLimits, RunOutcome
 from leadhub.extract.first_contacts import FirstContacts
 from leadhub.extract.streams import StreamReader
 from leadhub.extract.vendors import ringostat_streams, roistat_streams
-from leadhub.models.settings import Vendor, settings_for
+from leadhub.models.settings import Vendor
 from leadhub.observability import logger
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.partitions import PartitionStore

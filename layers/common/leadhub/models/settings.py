@@ -6,7 +6,7 @@ Validation names the field and, for list rows, the row number a user sees (1-bas
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -75,9 +75,13 @@ def duplicate_channel_errors(channels: list[StaticChannel]) -> list[str]:
     return problems
 
 
-class _KpiSettings(BaseModel):
+class KpiSettings(BaseModel):
+    """What every vendor delivering performance KPI (calls, forms) is configured with."""
+
     model_config = ConfigDict(extra="forbid")
 
+    #: Narrowed to one vendor by each vendor's settings.
+    vendor: Vendor
     kpi_mode: KpiMode = KpiMode.ALL
     #: Kept exactly as typed (they must match the vendor's tags); ignored when kpi_mode is "all".
     tags: list[Text] = Field(default_factory=list, max_length=200)
@@ -113,7 +117,7 @@ class _KpiSettings(BaseModel):
         return channels
 
     @model_validator(mode="after")
-    def _tagged_needs_tags(self) -> _KpiSettings:
+    def _tagged_needs_tags(self) -> KpiSettings:
         if self.kpi_mode is KpiMode.TAGGED and not self.tags:
             raise ValueError("kpi_mode 'tagged' needs at least one tag")
         return self
@@ -121,64 +125,3 @@ class _KpiSettings(BaseModel):
     def effective_tags(self) -> list[str]:
         """The tags that filter conversions: none unless the KPI mode is "tagged"."""
         return list(self.tags) if self.kpi_mode is KpiMode.TAGGED else []
-
-
-class RoistatStreams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    calls: bool = True
-    orders: bool = True
-    proxyleads: bool = True
-
-
-class RoistatSettings(_KpiSettings):
-    vendor: Literal[Vendor.ROISTAT] = Vendor.ROISTAT
-    #: The client report feeds the dashboard and is always on.
-    client_report: bool = True
-    #: Count deals whose status Roistat hides as «Не учитывается» (spam, duplicates…).
-    include_not_counted: bool = True
-    streams: RoistatStreams = Field(default_factory=RoistatStreams)
-
-    @field_validator("client_report")
-    @classmethod
-    def _client_report_always_on(cls, value: bool) -> bool:
-        if not value:
-            raise ValueError(
-                "the client report is always on: the dashboard needs it. Make sure the "
-                "«Управление клиентами» (client management) module is enabled in Roistat"
-            )
-        return value
-
-
-class RingostatSettings(_KpiSettings):
-    vendor: Literal[Vendor.RINGOSTAT] = Vendor.RINGOSTAT
-
-
-class CalltouchSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    vendor: Literal[Vendor.CALLTOUCH] = Vendor.CALLTOUCH
-
-
-class AmoCrmSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    vendor: Literal[Vendor.AMOCRM] = Vendor.AMOCRM
-
-
-ConnectorSettings = RoistatSettings | RingostatSettings | CalltouchSettings | AmoCrmSettings
-
-SETTINGS_BY_VENDOR: dict[Vendor, type[BaseModel]] = {
-    Vendor.ROISTAT: RoistatSettings,
-    Vendor.RINGOSTAT: RingostatSettings,
-    Vendor.CALLTOUCH: CalltouchSettings,
-    Vendor.AMOCRM: AmoCrmSettings,
-}
-
-#: What the static-channel value column is called for each vendor (seed 000 / seed 001).
-CHANNEL_VALUE_LABEL = {Vendor.ROISTAT: "Значение", Vendor.RINGOSTAT: "Название пула номеров"}
-
-
-def settings_for(vendor: Vendor, raw: dict[str, Any] | None) -> BaseModel:
-    """Validate raw settings for a vendor (defaults fill what is missing)."""
-    return SETTINGS_BY_VENDOR[vendor].model_validate({**(raw or {}), "vendor": vendor})

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from leadhub.models.settings import Vendor, settings_for
+from leadhub.connectors.registry import settings_for
+from leadhub.models.settings import Vendor
 from leadhub.setup import credentials as creds
 from leadhub.setup.clock import utc_now
 from leadhub.setup.errors import InvalidRequest

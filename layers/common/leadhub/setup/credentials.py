@@ -7,56 +7,14 @@ the API); the Calltouch site id the token opens; the amoCRM account the authoriz
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import BaseModel
 
+from leadhub.connectors.registry import CREDENTIALS_BY_VENDOR
+from leadhub.models.credentials import VendorCredentials
 from leadhub.models.settings import Vendor
 from leadhub.vendors import factory
-
-Key = Annotated[SecretStr, Field(min_length=4, max_length=2000)]
-
-
-class _Credentials(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def secret_values(self) -> dict[str, Any]:
-        """The fields as stored in Secrets Manager (secrets revealed: never return this to a caller)."""
-        return {
-            name: value.get_secret_value() if isinstance(value, SecretStr) else value
-            for name, value in self
-            if value is not None
-        }
-
-
-class RoistatCredentials(_Credentials):
-    api_key: Key
-
-
-class RingostatCredentials(_Credentials):
-    auth_key: Key
-
-
-class CalltouchCredentials(_Credentials):
-    access_token: Key
-    site_id: Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")]
-
-
-class AmoCrmCredentials(_Credentials):
-    subdomain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", to_lower=True)]
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    client_secret: Key
-    redirect_uri: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
-    #: The authorization code of the OAuth consent; single-use, exchanged for tokens at once.
-    code: Key
-
-
-CREDENTIALS_BY_VENDOR: dict[Vendor, type[_Credentials]] = {
-    Vendor.ROISTAT: RoistatCredentials,
-    Vendor.RINGOSTAT: RingostatCredentials,
-    Vendor.CALLTOUCH: CalltouchCredentials,
-    Vendor.AMOCRM: AmoCrmCredentials,
-}
 
 
 class VendorAccount(BaseModel):
@@ -77,11 +35,11 @@ class Verified(BaseModel):
     secret: dict[str, Any]
 
 
-def parse_credentials(vendor: Vendor, raw: Any) -> _Credentials:
+def parse_credentials(vendor: Vendor, raw: Any) -> VendorCredentials:
     return CREDENTIALS_BY_VENDOR[vendor].model_validate(raw)
 
 
-def verify(vendor: Vendor, credentials: _Credentials) -> Verified:
+def verify(vendor: Vendor, credentials: VendorCredentials) -> Verified:
     """Ask the vendor whether the credentials work; raises the vendor's ConfigError if not."""
     secret = credentials.secret_values()
     if vendor is Vendor.ROISTAT:

@@ -9,8 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from leadhub.connectors.registry import CHANNEL_VALUE_LABEL
 from leadhub.exports.static_channels import export_static_channels, import_static_channels
-from leadhub.models.settings import CHANNEL_VALUE_LABEL, StaticChannel, Vendor
+from leadhub.models.settings import StaticChannel, Vendor
 from leadhub.setup.connectors import Connectors, ConnectorView
 from leadhub.setup.errors import InvalidRequest
 from leadhub.setup.links import Link, publish_xlsx, upload_xlsx_link

@@ -10,21 +10,21 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadhub.api.auth import AuthenticatingResolver
 from leadhub.exports.static_channels import RowError
 
 BEARER = "bearerAuth"
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     BEARER: HTTPBearer(
         bearerFormat="opaque token",
         description="A Leadhub API token of your account: send `Authorization: Bearer <token>`. "
         "`make run` prints the dev account's token.",
     )
 }
-SIGNED_IN = [{BEARER: []}]
+SIGNED_IN: list[dict[str, list[str]]] = [{BEARER: []}]
 
 
 class FieldProblem(BaseModel):

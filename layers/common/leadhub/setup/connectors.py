@@ -8,17 +8,19 @@ it out. Credentials go to Secrets Manager only and are never part of an answer.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from leadhub.connectors.registry import settings_for
+from leadhub.connectors.registry import CREDENTIALS_BY_VENDOR, settings_for
+from leadhub.models.credentials import VendorCredentials
 from leadhub.models.settings import Vendor
 from leadhub.setup import credentials as creds
 from leadhub.setup.clock import utc_now
 from leadhub.setup.errors import InvalidRequest
 from leadhub.setup.kpi import duplication_warnings
 from leadhub.setup.pending import PendingCredentials
+from leadhub.setup.settings_changes import SettingsChanges, changed
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.objects import ObjectStore
 from leadhub.store.secrets import SecretStore
@@ -31,31 +33,59 @@ STREAMS = {
     Vendor.AMOCRM: ("leads",),
 }
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
 
 
 class AccountNotVisible(InvalidRequest):
     """The chosen vendor project/account is not among those the credentials can see."""
 
 
-class ConnectorCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+if TYPE_CHECKING:
+    AnyCredentials = VendorCredentials
+else:
+    #: Whichever vendor's credentials: their field sets differ, so a body matches one vendor only.
+    AnyCredentials = Union[tuple(CREDENTIALS_BY_VENDOR.values())]  # noqa: UP007 - built from the registry
 
-    vendor: Vendor
-    name: Name
-    #: The vendor project/account picked from the check's list.
-    vendor_account_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    #: Either the reference a check answered, or the credentials themselves.
-    credentials_ref: str | None = None
-    credentials: dict[str, Any] | None = Field(default=None, json_schema_extra={"writeOnly": True})
-    settings: dict[str, Any] = Field(default_factory=dict)
+#: Exactly one of the two is sent: as a schema, so a body the schema accepts is not refused for it.
+_REF_OR_CREDENTIALS: dict[str, Any] = {
+    "oneOf": [
+        {"required": ["credentials_ref"], "properties": {"credentials_ref": {"type": "string"}}},
+        {"required": ["credentials"], "properties": {"credentials": {"type": "object"}}},
+    ]
+}
 
 
-class Reconnect(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _NewCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_REF_OR_CREDENTIALS)
 
-    credentials_ref: str | None = None
-    credentials: dict[str, Any] | None = Field(default=None, json_schema_extra={"writeOnly": True})
+    credentials_ref: str | None = Field(
+        default=None,
+        max_length=200,
+        description="What `POST /projects/{project_id}/connectors/{vendor}/check` answered: single-use, "
+        "valid for an hour. Send it or `credentials`, not both.",
+    )
+    credentials: AnyCredentials | None = Field(
+        default=None,
+        description="The connector's vendor's credentials, checked with the vendor now (as a check would). "
+        "Send them or `credentials_ref`, not both.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
+class ConnectorCreate(_NewCredentials):
+    vendor: Vendor = Field(description="The vendor; `credentials` and `settings` must be this vendor's.")
+    name: Name = Field(description="The connector's name, as the connectors page shows it.")
+    vendor_account_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+        pattern=r"\S", description="The vendor project or account picked from the check's `accounts` list."
+    )
+    settings: SettingsChanges = Field(
+        default_factory=SettingsChanges,
+        description="The settings to start with; those left out take their defaults.",
+    )
+
+
+class Reconnect(_NewCredentials):
+    pass
 
 
 class ConnectorView(BaseModel):
@@ -127,16 +157,17 @@ class Connectors:
         return CheckAnswer(**verified.result.model_dump(), credentials_ref=ref)
 
     def _verified_secret(
-        self, account_id: str, vendor: Vendor, ref: str | None, raw: dict[str, Any] | None
+        self, account_id: str, vendor: Vendor, ref: str | None, raw: VendorCredentials | None
     ) -> tuple[dict[str, Any], list[creds.VendorAccount]]:
         if (ref is None) == (raw is None):
             raise InvalidRequest(
                 "give exactly one of credentials_ref (from a check) or credentials", field="credentials"
             )
-        if ref is not None:
-            secret, accounts = self.pending.take(account_id, vendor, ref)
+        if raw is None:
+            secret, accounts = self.pending.take(account_id, vendor, str(ref))
             return secret, [creds.VendorAccount.model_validate(account) for account in accounts]
-        verified = creds.verify(vendor, creds.parse_credentials(vendor, raw))
+        # revalidated as the vendor's own: another vendor's credentials are refused naming the fields
+        verified = creds.verify(vendor, creds.parse_credentials(vendor, raw.secret_values()))
         return verified.secret, verified.result.accounts
 
     @staticmethod
@@ -155,7 +186,7 @@ class Connectors:
     # --- lifecycle -----------------------------------------------------------------------------
     def create(self, account_id: str, project_id: str, request: ConnectorCreate) -> ConnectorView:
         self.store.get_project(account_id, project_id)
-        settings = settings_for(request.vendor, request.settings).model_dump(mode="json")
+        settings = settings_for(request.vendor, _with_defaults(changed(request.settings))).model_dump(mode="json")
         secret, accounts = self._verified_secret(
             account_id, request.vendor, request.credentials_ref, request.credentials
         )
@@ -193,7 +224,7 @@ class Connectors:
 
     def update_settings(self, account_id: str, connector_id: str, changes: dict[str, Any]) -> ConnectorView:
         item = self.store.get_connector(account_id, connector_id)
-        merged = {**item.get("settings", {}), **changes}
+        merged = _with_defaults({**item.get("settings", {}), **changes})
         settings = settings_for(Vendor(item["vendor"]), merged).model_dump(mode="json")
         item = self.store.save({**item, "settings": settings, "updated_at": utc_now()})
         return self._with_warnings(account_id, item)
@@ -231,6 +262,11 @@ class Connectors:
         siblings = list(self.store.list_connectors(account_id, item["project_id"]))
         siblings = [s for s in siblings if s["item_id"] != item["item_id"]] + [item]
         return view(item, duplication_warnings(siblings).get(item["item_id"]))
+
+
+def _with_defaults(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings without their `null`s, so the defaults take those fields' place."""
+    return {name: value for name, value in settings.items() if value is not None}
 
 
 def state_prefix(project_id: str, connector_id: str) -> str:

@@ -1,26 +1,30 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, Field
 
 from leadhub.api.auth import current_account
+from leadhub.api.bodies import settings_changes_body
 from leadhub.api.contract import JSON_BODY, operation
-from leadhub.api.routers.ids import ObjectId
+from leadhub.api.routers.ids import id_path
+from leadhub.connectors.registry import CREDENTIALS_BY_VENDOR
 from leadhub.extract.dispatch import start_extraction
+from leadhub.models.credentials import VendorCredentials
 from leadhub.models.settings import Vendor
 from leadhub.setup.connectors import CheckAnswer, ConnectorCreate, Connectors, ConnectorView, Reconnect
 from leadhub.setup.errors import InvalidRequest
+from leadhub.setup.settings_changes import VENDOR_NAMES, SettingsChanges, changed
 from leadhub.setup.status import ConnectorStatus, connector_status
 
 router = Router()
 
-ProjectId = Annotated[str, ObjectId("The project's id, as `POST /projects` answered it.")]
-ConnectorId = Annotated[str, ObjectId("The connector's id, as `POST /projects/{project_id}/connectors` answered it.")]
+ProjectId = Annotated[str, id_path("The project's id, as `POST /projects` answered it.")]
+ConnectorId = Annotated[str, id_path("The connector's id, as `POST /projects/{project_id}/connectors` answered it.")]
 Tags = ["connectors"]
 #: Answers of an operation on one stored connector that it changes.
 CHANGES_CONNECTOR = (HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, HTTPStatus.UNPROCESSABLE_ENTITY)
@@ -28,25 +32,42 @@ CHANGES_CONNECTOR = (HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, HTTPStatus.UNPRO
 ASKS_VENDOR = (HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE)
 
 
-@router.post(
-    "/projects/<project_id>/connectors/<vendor>/check",
-    tags=Tags,
-    **operation(
-        "Check vendor credentials and list what they can see",
-        "Asks the vendor whether the credentials work and answers what they open: Roistat projects by name, "
-        "Ringostat projects by number only, the Calltouch site, the amoCRM account (after exchanging the "
-        "OAuth code). Nothing is saved but a single-use `credentials_ref` that expires in an hour: pass it "
-        "to `POST /projects/{project_id}/connectors` or `/reconnect`. Credentials the vendor refuses "
-        "answer 422 with `vendor_error`.",
-        errors=(*JSON_BODY, HTTPStatus.NOT_FOUND, *ASKS_VENDOR),
-    ),
-)
-def check_credentials(
-    project_id: ProjectId,
-    vendor: Annotated[Vendor, Path(description="The vendor the credentials are for.")],
-    credentials: Annotated[dict[str, Any], Body()],
-) -> CheckAnswer:
-    return Connectors().check(current_account(router), project_id, vendor, credentials)
+def _register_check(vendor: Vendor, credentials_model: type[VendorCredentials]) -> None:
+    """One check operation per vendor, so each documents exactly its vendor's credentials."""
+    name = VENDOR_NAMES[vendor]
+
+    def check_credentials(project_id: str, credentials: VendorCredentials) -> CheckAnswer:
+        return Connectors().check(current_account(router), project_id, vendor, credentials.secret_values())
+
+    check_credentials.__name__ = f"check_{vendor.value}_credentials"
+    # the body's type is this vendor's model: Powertools reads it from the annotations
+    check_credentials.__annotations__ = {
+        "project_id": ProjectId,
+        "credentials": Annotated[credentials_model, Body(description=f"{name} credentials.")],
+        "return": CheckAnswer,
+    }
+    router.post(
+        f"/projects/<project_id>/connectors/{vendor.value}/check",
+        tags=Tags,
+        **operation(
+            f"Check {name} credentials and list what they can see",
+            f"Asks {name} whether the credentials work and answers what they open ({CHECK_SEES[vendor]}). "
+            "Nothing is saved but a single-use `credentials_ref` that expires in an hour: pass it to "
+            "`POST /projects/{project_id}/connectors` or `/reconnect`. Credentials the vendor refuses answer "
+            "422 with `vendor_error`.",
+            errors=(*JSON_BODY, HTTPStatus.NOT_FOUND, *ASKS_VENDOR),
+        ),
+    )(check_credentials)
+
+
+CHECK_SEES = {
+    Vendor.ROISTAT: "its projects, by name",
+    Vendor.RINGOSTAT: "its projects, by number only: Ringostat does not pass names",
+    Vendor.CALLTOUCH: "the site the token opens",
+    Vendor.AMOCRM: "the account, after exchanging the OAuth code for tokens",
+}
+for _vendor, _model in CREDENTIALS_BY_VENDOR.items():
+    _register_check(_vendor, _model)
 
 
 @router.post(
@@ -101,13 +122,17 @@ def get_connector(connector_id: ConnectorId) -> ConnectorView:
         "Change a connector's settings",
         "Only the fields sent change; the others keep their value. Which fields apply depends on the "
         "connector's vendor (each field's description says so): Performance KPI, tags, static channels "
-        "and the vendor time zone for Roistat and Ringostat; streams, the client report and «Не учитывается» "
-        "deals for Roistat; lookbacks per stream for every vendor that has them.",
+        "the vendor time zone and lookbacks per stream for Roistat and Ringostat; streams, the client report "
+        "and «Не учитывается» deals for Roistat. A field of another vendor is refused (422); `null` puts "
+        "a field's default back. Swagger UI: pick the example of the connector's vendor.",
         errors=(*JSON_BODY, *CHANGES_CONNECTOR),
     ),
 )
-def update_settings(connector_id: ConnectorId, changes: Annotated[dict[str, Any], Body()]) -> ConnectorView:
-    return Connectors().update_settings(current_account(router), connector_id, changes)
+def update_settings(
+    connector_id: ConnectorId,
+    changes: Annotated[SettingsChanges, settings_changes_body()],
+) -> ConnectorView:
+    return Connectors().update_settings(current_account(router), connector_id, changed(changes))
 
 
 @router.post(

@@ -8,5 +8,5 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 
-def ObjectId(description: str) -> Path:  # noqa: N802 - used like a type in Annotated[...]
+def id_path(description: str) -> Path:
     return Path(min_length=1, max_length=64, pattern=ID_PATTERN, description=description)

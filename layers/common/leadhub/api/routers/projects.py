@@ -9,13 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
-from leadhub.api.routers.ids import ObjectId
+from leadhub.api.routers.ids import id_path
 from leadhub.setup.projects import Project, ProjectCreate, Projects, ProjectUpdate
 
 router = Router()
 
 Tags = ["projects"]
-ProjectId = Annotated[str, ObjectId("The project's id, as `POST /projects` answered it.")]
+ProjectId = Annotated[str, id_path("The project's id, as `POST /projects` answered it.")]
 
 
 @router.post(

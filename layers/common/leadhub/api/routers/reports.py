@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
-from leadhub.api.routers.ids import ObjectId
+from leadhub.api.routers.ids import id_path
 from leadhub.models.conversion import Kind
 from leadhub.reports.conversions import (
     DEFAULT_GROUP_BY,
@@ -25,7 +25,7 @@ from leadhub.setup.reports import project_report, project_report_file
 
 router = Router()
 
-ProjectId = Annotated[str, ObjectId("The project's id, as `POST /projects` answered it.")]
+ProjectId = Annotated[str, id_path("The project's id, as `POST /projects` answered it.")]
 Tags = ["reports"]
 
 

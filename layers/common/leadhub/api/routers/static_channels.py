@@ -8,17 +8,41 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
-from leadhub.api.routers.ids import ObjectId
+from leadhub.api.routers.ids import id_path
 from leadhub.setup.errors import InvalidRequest
 from leadhub.setup.links import XLSX, Link
 from leadhub.setup.static_channels import ImportOutcome, StaticChannels
 
 router = Router()
 
-ConnectorId = Annotated[str, ObjectId("The Roistat or Ringostat connector's id.")]
+ConnectorId = Annotated[str, id_path("The Roistat or Ringostat connector's id.")]
 Tags = ["static channels"]
 #: A connector of a vendor without static channels is refused with 422.
 ON_CONNECTOR = (HTTPStatus.NOT_FOUND, HTTPStatus.UNPROCESSABLE_ENTITY)
+_SPREADSHEET = {"schema": {"type": "string", "format": "binary"}}
+#: The import reads its body itself (a file or JSON), so its body is documented by hand.
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        XLSX: _SPREADSHEET,
+        "application/octet-stream": _SPREADSHEET,
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["upload_key"],
+                "additionalProperties": False,
+                "properties": {
+                    "upload_key": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 1024,
+                        "description": "The `key` that `/upload-url` answered, after the file was PUT there.",
+                    }
+                },
+            }
+        },
+    },
+}
 
 
 @router.post(
@@ -60,6 +84,7 @@ def upload_url(connector_id: ConnectorId) -> Link:
         "each problem by row and column.",
         errors=(*JSON_BODY, *ON_CONNECTOR, HTTPStatus.CONFLICT),
     ),
+    openapi_extensions={"requestBody": IMPORT_BODY},
 )
 def import_channels(connector_id: ConnectorId) -> ImportOutcome:
     event = router.current_event

@@ -194,7 +194,6 @@ def test_calltouch_checks_the_site_id(api: Api, project: dict[str, Any]) -> None
 @pytest.mark.parametrize(
     ("vendor", "credentials", "named"),
     [
-        ("bitrix", {"api_key": "x" * 10}, "vendor"),
         ("roistat", {"key": ROISTAT_KEY}, "api_key"),
         ("roistat", {"api_key": 12345678}, "api_key"),
         ("calltouch", {"access_token": DEMO_TOKEN, "site_id": "abc"}, "site_id"),
@@ -206,6 +205,11 @@ def test_bad_credentials_input_names_the_field(
     answer = check(api, project["id"], vendor, credentials)
     assert answer.status_code == 422
     assert named in answer.text
+
+
+def test_a_vendor_leadhub_does_not_connect_has_no_check(api: Api, project: dict[str, Any]) -> None:
+    answer = check(api, project["id"], "bitrix", {"api_key": "x" * 10})
+    assert answer.status_code == 404
 
 
 # --- connectors -------------------------------------------------------------------------------------

@@ -49,8 +49,8 @@ else:
 #: Exactly one of the two is sent: as a schema, so a body the schema accepts is not refused for it.
 _REF_OR_CREDENTIALS: dict[str, Any] = {
     "oneOf": [
-        {"required": ["credentials_ref"], "properties": {"credentials_ref": {"type": "string"}}},
-        {"required": ["credentials"], "properties": {"credentials": {"type": "object"}}},
+        {"required": ["credentials_ref"], "properties": {"credentials_ref": {"not": {"type": "null"}}}},
+        {"required": ["credentials"], "properties": {"credentials": {"not": {"type": "null"}}}},
     ]
 }
 

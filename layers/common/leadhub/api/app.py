@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ValidationError
 
 from leadhub import __version__
-from leadhub.api.auth import AuthenticatingResolver
+from leadhub.api.contract import SECURITY_SCHEMES, ContractResolver
 from leadhub.api.routers import connectors, health, projects, reports, static_channels
 from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.observability import logger
@@ -26,6 +26,12 @@ from leadhub.store import errors as store_errors
 from leadhub.vendors import errors as vendor_errors
 
 TITLE = "Leadhub connector API"
+DESCRIPTION = (
+    "Connects a BI project to Roistat, Ringostat, Calltouch and amoCRM: check credentials, save "
+    "connectors with their settings, follow extraction, read conversion reports.\n\n"
+    "Every route but /health needs `Authorization: Bearer <token>` (Swagger UI: **Authorize**). "
+    "Bodies are JSON (`Content-Type: application/json`). Every 4xx and 5xx answer is an `ErrorAnswer`."
+)
 ROUTERS = (health.router, projects.router, connectors.router, static_channels.router, reports.router)
 
 
@@ -66,14 +72,15 @@ def vendor_status(exc: vendor_errors.VendorError) -> HTTPStatus:
 
 
 def build_resolver() -> APIGatewayHttpResolver:
-    app = AuthenticatingResolver(
+    app = ContractResolver(
         enable_validation=True,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
         serializer=to_json,
     )
     for router in ROUTERS:
         app.include_router(router)
-    app.enable_swagger(path="/swagger", title=TITLE, version=__version__)
+    app.configure_openapi(title=TITLE, version=__version__, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES)
+    app.enable_swagger(path="/swagger", persist_authorization=True)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_document() -> Response[str]:
@@ -132,4 +139,4 @@ def build_resolver() -> APIGatewayHttpResolver:
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:
-    return app.get_openapi_json_schema(title=TITLE, version=__version__)
+    return app.get_openapi_json_schema()

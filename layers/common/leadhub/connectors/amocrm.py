@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
@@ -15,12 +15,19 @@ from leadhub.vendors.amocrm import AmoCrmClient, AmoTokens
 
 
 class AmoCrmCredentials(VendorCredentials):
-    subdomain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", to_lower=True)]
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    client_secret: Key
-    redirect_uri: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
-    #: The authorization code of the OAuth consent; single-use, exchanged for tokens at once.
-    code: Key
+    subdomain: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", to_lower=True)] = Field(
+        description="The account's subdomain: `shop` for shop.amocrm.ru."
+    )
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] = Field(
+        description="The integration's ID (amoCRM → Настройки → Интеграции)."
+    )
+    client_secret: Key = Field(description="The integration's secret key.")
+    redirect_uri: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] = Field(
+        description="The redirect URI registered with the integration, exactly as registered."
+    )
+    code: Key = Field(
+        description="The authorization code of the OAuth consent: single-use, exchanged for tokens at once."
+    )
 
 
 class AmoCrmSettings(BaseModel):
@@ -59,6 +66,8 @@ def check(secret: dict[str, Any]) -> Verified:
 
 SPEC = VendorSpec(
     vendor=Vendor.AMOCRM,
+    title="amoCRM",
+    check_sees="the account, after exchanging the OAuth code for tokens",
     credentials=AmoCrmCredentials,
     settings=AmoCrmSettings,
     streams=(StreamSpec("leads"),),

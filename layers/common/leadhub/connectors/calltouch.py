@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
@@ -15,8 +15,10 @@ from leadhub.vendors.calltouch import CalltouchClient
 
 
 class CalltouchCredentials(VendorCredentials):
-    access_token: Key
-    site_id: Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")]
+    access_token: Key = Field(description="«Access-Token» — API-ключ of the Calltouch account.")
+    site_id: Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")] = Field(
+        description="«SiteId» — ID ЛК Calltouch: the number of the Calltouch site (account)."
+    )
 
 
 class CalltouchSettings(BaseModel):
@@ -40,6 +42,8 @@ def check(secret: dict[str, Any]) -> Verified:
 
 SPEC = VendorSpec(
     vendor=Vendor.CALLTOUCH,
+    title="Calltouch",
+    check_sees="the site the token opens",
     credentials=CalltouchCredentials,
     settings=CalltouchSettings,
     streams=(StreamSpec("plans"),),

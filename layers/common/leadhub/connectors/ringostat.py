@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
+from pydantic import Field
+
 from leadhub.attribution import ringostat as attribution
 from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.extract.streams import ExtractionInputs, StreamReaders
@@ -17,7 +19,7 @@ from leadhub.vendors.ringostat import RingostatClient
 
 
 class RingostatCredentials(VendorCredentials):
-    auth_key: Key
+    auth_key: Key = Field(description="«Auth-key» (the token): Ringostat → any project → Интеграция → Ringostat API.")
 
 
 class RingostatSettings(KpiSettings):
@@ -56,6 +58,8 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
 
 SPEC = VendorSpec(
     vendor=Vendor.RINGOSTAT,
+    title="Ringostat",
+    check_sees="its projects, by number only: Ringostat does not pass names",
     credentials=RingostatCredentials,
     settings=RingostatSettings,
     streams=(StreamSpec("calls", lookback_days=3, kpi_kind="calls"),),

@@ -21,24 +21,41 @@ from leadhub.vendors.roistat import RoistatClient
 
 
 class RoistatCredentials(VendorCredentials):
-    api_key: Key
+    api_key: Key = Field(
+        description="The secret API key («секретный ключ»): Roistat → Профиль → Настройки → API. The «Управление "
+        "клиентами» module must be on, with «Просмотр контактных данных клиента» allowed."
+    )
 
 
 class RoistatStreams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    calls: bool = True
-    orders: bool = True
-    proxyleads: bool = True
+    calls: bool = Field(default=True, description="«Звонки»: calls from Roistat call tracking (table calls).")
+    orders: bool = Field(
+        default=True, description="«Лиды, сделки из CRM»: every lead and deal created in the CRM (table orders)."
+    )
+    proxyleads: bool = Field(
+        default=True,
+        description="«Заявки (проксилиды)»: forms, chats and integrations other than calls (table proxyleads).",
+    )
 
 
 class RoistatSettings(KpiSettings):
     vendor: Literal[Vendor.ROISTAT] = Vendor.ROISTAT
-    #: The client report feeds the dashboard and is always on.
-    client_report: bool = True
-    #: Count deals whose status Roistat hides as «Не учитывается» (spam, duplicates…).
-    include_not_counted: bool = True
-    streams: RoistatStreams = Field(default_factory=RoistatStreams)
+    client_report: bool = Field(
+        default=True,
+        description="«Выгрузка клиентского отчета»: the dashboard needs it, so it is always on (only `true` is "
+        "accepted). Needs the «Управление клиентами» module in Roistat.",
+        json_schema_extra={"const": True},
+    )
+    include_not_counted: bool = Field(
+        default=True,
+        description="«Учитывать в дашборде сделки Roistat со статусом «Не учитывается»»: count the deals Roistat "
+        "hides by default (spam, duplicates…).",
+    )
+    streams: RoistatStreams = Field(
+        default_factory=RoistatStreams, description="«Подробные настройки для выгрузки»: which streams load."
+    )
 
     @field_validator("client_report")
     @classmethod
@@ -121,6 +138,8 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
 
 SPEC = VendorSpec(
     vendor=Vendor.ROISTAT,
+    title="Roistat",
+    check_sees="its projects, by name",
     credentials=RoistatCredentials,
     settings=RoistatSettings,
     streams=(

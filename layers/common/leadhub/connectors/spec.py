@@ -38,6 +38,10 @@ class StreamSpec:
 @dataclass(frozen=True)
 class VendorSpec:
     vendor: Vendor
+    #: The vendor's name as a marketer writes it.
+    title: str
+    #: What a successful credentials check answers, in the check operation's description.
+    check_sees: str
     credentials: type[VendorCredentials]
     settings: type[BaseModel]
     streams: tuple[StreamSpec, ...]

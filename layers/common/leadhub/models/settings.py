@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
-from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from leadhub.models.zones import TimeZoneName
 
 
 class Vendor(StrEnum):
@@ -27,7 +28,8 @@ class KpiMode(StrEnum):
     UNIQUE = "unique"
 
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+#: Typed text: at least one character that is not a space (the pattern is searched, not anchored).
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 
 
 def _not_blank(value: str, field: str) -> str:
@@ -45,11 +47,14 @@ class StaticChannel(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    parameter: Text
-    value: Text
-    source: Text
-    traffic_type: Text
-    campaign: Text
+    parameter: Text = Field(description="«Параметр»: the parameter the static channel sets in the vendor's account.")
+    value: Text = Field(
+        description="«Значение» (Roistat) or «Название пула номеров» (Ringostat): exactly as set in the vendor's "
+        "account. A row's parameter and value are unique among the connector's channels."
+    )
+    source: Text = Field(description="«Источник трафика»: the source its conversions show under in reports.")
+    traffic_type: Text = Field(description="«Тип трафика»: how the traffic is classified.")
+    campaign: Text = Field(description="«Кампания»: the advertising campaign or group.")
 
     @model_validator(mode="after")
     def _no_blank_fields(self) -> StaticChannel:
@@ -82,21 +87,33 @@ class KpiSettings(BaseModel):
 
     #: Narrowed to one vendor by each vendor's settings.
     vendor: Vendor
-    kpi_mode: KpiMode = KpiMode.ALL
-    #: Kept exactly as typed (they must match the vendor's tags); ignored when kpi_mode is "all".
-    tags: list[Text] = Field(default_factory=list, max_length=200)
-    static_channels: list[StaticChannel] = Field(default_factory=list, max_length=5000)
-    #: The vendor account's time zone, when it differs from the project's: day slices are cut in it.
-    vendor_timezone: str | None = None
-    #: Days re-read on every run, by stream (defaults: calls 3, orders 30 — deals change late).
-    lookback_days: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
-
-    @field_validator("vendor_timezone")
-    @classmethod
-    def _known_zone(cls, name: str | None) -> str | None:
-        if name is not None and name not in available_timezones():
-            raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow")
-        return name
+    kpi_mode: KpiMode = Field(
+        default=KpiMode.ALL,
+        description="«Performance KPI»: which conversions count — `all` «Все обращения» (the default), "
+        "`tagged` «Тегированные лиды» (only those carrying one of `tags`), `unique` first contacts only.",
+    )
+    tags: list[Text] = Field(
+        default_factory=list,
+        max_length=200,
+        description="«Теги»: kept exactly as typed, they must match the tags in the vendor's account; used only "
+        "when `kpi_mode` is `tagged`, which needs at least one.",
+        json_schema_extra={"uniqueItems": True},
+    )
+    static_channels: list[StaticChannel] = Field(
+        default_factory=list,
+        max_length=5000,
+        description="«Статические каналы»: static tracking channels and how their conversions show in reports; "
+        "conversions of a channel not listed land in «Неизвестная кампания (Undefined)».",
+    )
+    vendor_timezone: TimeZoneName | None = Field(
+        default=None,
+        description="The vendor account's time zone, when it differs from the project's: days are cut in it.",
+    )
+    lookback_days: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(
+        default_factory=dict,
+        description="Days re-read on every run, by stream name (defaults: calls 3, orders 30 — deals change late).",
+        examples=[{"calls": 3}],
+    )
 
     @field_validator("tags")
     @classmethod

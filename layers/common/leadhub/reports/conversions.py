@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadhub.models.conversion import Kind
 from leadhub.store.partitions import CONVERSIONS, PartitionStore
 
-DIMENSIONS = {
+Dimension = Literal[
+    "date", "source", "traffic_type", "campaign", "content", "keyword", "kind", "vendor", "connector", "stream"
+]
+#: Each dimension with its column header in the XLSX and the UI.
+DIMENSIONS: dict[Dimension, str] = {
     "date": "Дата",
     "source": "Источник трафика",
     "traffic_type": "Тип трафика",
@@ -28,16 +32,29 @@ DIMENSIONS = {
     "connector": "Коннектор",
     "stream": "Поток",
 }
-MAX_DAYS = 366
+DEFAULT_GROUP_BY: list[Dimension] = ["source", "traffic_type", "campaign"]
+_ONE_OF = "|".join(DIMENSIONS)
+#: `group_by` as a query parameter: dimensions separated by commas.
+GROUP_BY_LIST = rf"^({_ONE_OF})(,({_ONE_OF}))*$"
+GROUP_BY_DESCRIPTION = "What to count by, in this order (a repeated dimension counts once): " + ", ".join(
+    f"`{name}` «{label}»" for name, label in DIMENSIONS.items()
+)
+FROM_DESCRIPTION = "The first day counted, in the project's time zone."
+TO_DESCRIPTION = "The last day counted, inclusive. A `to` before `from` is an empty range: no rows."
 
 
 class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    date_from: date = Field(alias="from")
-    date_to: date = Field(alias="to")
-    group_by: list[str] = Field(default_factory=lambda: ["source", "traffic_type", "campaign"])
-    kind: Kind | None = None
+    date_from: date = Field(alias="from", description=FROM_DESCRIPTION)
+    date_to: date = Field(alias="to", description=TO_DESCRIPTION)
+    group_by: list[Dimension] = Field(
+        default_factory=lambda: list(DEFAULT_GROUP_BY),
+        min_length=1,
+        max_length=50,
+        description=GROUP_BY_DESCRIPTION,
+    )
+    kind: Kind | None = Field(default=None, description="Count only conversions of this kind.")
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -48,21 +65,8 @@ class ReportQuery(BaseModel):
 
     @field_validator("group_by")
     @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in DIMENSIONS]
-        if unknown:
-            raise ValueError(f"cannot group by {unknown}; choose from {sorted(DIMENSIONS)}")
-        if not value or len(set(value)) != len(value):
-            raise ValueError("group_by needs one or more distinct dimensions")
-        return value
-
-    @model_validator(mode="after")
-    def _range(self) -> ReportQuery:
-        if self.date_to < self.date_from:
-            raise ValueError("'to' is before 'from'")
-        if (self.date_to - self.date_from).days >= MAX_DAYS:
-            raise ValueError(f"a report covers at most {MAX_DAYS} days")
-        return self
+    def _once_each(cls, value: list[Dimension]) -> list[Dimension]:
+        return list(dict.fromkeys(value))
 
 
 class ReportRow(BaseModel):
@@ -75,7 +79,7 @@ class Report(BaseModel):
     project_id: str
     date_from: date = Field(serialization_alias="from")
     date_to: date = Field(serialization_alias="to")
-    group_by: list[str]
+    group_by: list[Dimension]
     kind: Kind | None
     rows: list[ReportRow]
     total_conversions: int
@@ -111,13 +115,20 @@ def aggregate(
     return totals
 
 
+def _day_before(day: date) -> date:
+    return day if day == date.min else day - timedelta(days=1)
+
+
+def _day_after(day: date) -> date:
+    return day if day == date.max else day + timedelta(days=1)
+
+
 def conversion_report(project_id: str, query: ReportQuery, partitions: PartitionStore | None = None) -> Report:
     partitions = partitions or PartitionStore()
-    one_day = timedelta(days=1)
 
     def rows() -> Iterable[tuple[dict[str, Any], str, str]]:
         found = partitions.partitions(
-            CONVERSIONS, project_id, start=query.date_from - one_day, end=query.date_to + one_day
+            CONVERSIONS, project_id, start=_day_before(query.date_from), end=_day_after(query.date_to)
         )
         for partition in found:
             for row in partitions.read(partition):

@@ -9,51 +9,80 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.clock import utc_now
-from leadhub.connectors.registry import spec_for
+from leadhub.connectors.registry import SPECS, spec_for
 from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.extract.dispatch import start_extraction
 from leadhub.models.connector import Connector
-from leadhub.models.credentials import CheckResult, VendorAccount
+from leadhub.models.credentials import CheckResult, VendorAccount, VendorCredentials
 from leadhub.models.settings import Vendor
 from leadhub.setup import credentials as creds
 from leadhub.setup.duplication import duplication_warnings
 from leadhub.setup.pending import PendingCredentials
+from leadhub.setup.settings_changes import SettingsChanges, changed
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.objects import ObjectStore
 from leadhub.store.partitions import STATE, connector_prefix, data_prefixes
 from leadhub.store.secrets import SecretStore
 from leadhub.store.sync_state import SyncStateStore
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
 
 
 class AccountNotVisible(InvalidRequest):
     """The chosen vendor project/account is not among those the credentials can see."""
 
 
-class ConnectorCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+if TYPE_CHECKING:
+    AnyCredentials = VendorCredentials
+else:
+    #: Whichever vendor's credentials: their field sets differ, so a body matches one vendor only.
+    AnyCredentials = Union[tuple(spec.credentials for spec in SPECS.values())]  # noqa: UP007 - built from the registry
 
-    vendor: Vendor
-    name: Name
-    #: The vendor project/account picked from the check's list.
-    vendor_account_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    #: Either the reference a check answered, or the credentials themselves.
-    credentials_ref: str | None = None
-    credentials: dict[str, Any] | None = Field(default=None, json_schema_extra={"writeOnly": True})
-    settings: dict[str, Any] = Field(default_factory=dict)
+#: Exactly one of the two is sent: as a schema, so a body the schema accepts is not refused for it.
+_REF_OR_CREDENTIALS: dict[str, Any] = {
+    "oneOf": [
+        {"required": ["credentials_ref"], "properties": {"credentials_ref": {"not": {"type": "null"}}}},
+        {"required": ["credentials"], "properties": {"credentials": {"not": {"type": "null"}}}},
+    ]
+}
 
 
-class Reconnect(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _NewCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_REF_OR_CREDENTIALS)
 
-    credentials_ref: str | None = None
-    credentials: dict[str, Any] | None = Field(default=None, json_schema_extra={"writeOnly": True})
+    credentials_ref: str | None = Field(
+        default=None,
+        max_length=200,
+        description="What `POST /projects/{project_id}/connectors/{vendor}/check` answered: single-use, "
+        "valid for an hour. Send it or `credentials`, not both.",
+    )
+    credentials: AnyCredentials | None = Field(
+        default=None,
+        description="The connector's vendor's credentials, checked with the vendor now (as a check would). "
+        "Send them or `credentials_ref`, not both.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
+class ConnectorCreate(_NewCredentials):
+    vendor: Vendor = Field(description="The vendor; `credentials` and `settings` must be this vendor's.")
+    name: Name = Field(description="The connector's name, as the connectors page shows it.")
+    vendor_account_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+        pattern=r"\S", description="The vendor project or account picked from the check's `accounts` list."
+    )
+    settings: SettingsChanges = Field(
+        default_factory=SettingsChanges,
+        description="The settings to start with; those left out take their defaults.",
+    )
+
+
+class Reconnect(_NewCredentials):
+    pass
 
 
 class ConnectorView(BaseModel):
@@ -116,7 +145,7 @@ class Connectors:
         return CheckAnswer(**verified.result.model_dump(), credentials_ref=ref)
 
     def _verified_secret(
-        self, account_id: str, vendor: Vendor, ref: str | None, raw: dict[str, Any] | None
+        self, account_id: str, vendor: Vendor, ref: str | None, raw: VendorCredentials | None
     ) -> tuple[dict[str, Any], list[VendorAccount]]:
         """The secret to store and the accounts it sees. A `credentials_ref` is only read here: the
         caller spends it once the connector holds the secret (`_spend`)."""
@@ -124,10 +153,11 @@ class Connectors:
             raise InvalidRequest(
                 "give exactly one of credentials_ref (from a check) or credentials", field="credentials"
             )
-        if ref is not None:
-            secret, accounts = self.pending.peek(account_id, vendor, ref)
+        if raw is None:
+            secret, accounts = self.pending.peek(account_id, vendor, str(ref))
             return secret, [VendorAccount.model_validate(account) for account in accounts]
-        verified = creds.verify(vendor, creds.parse_credentials(vendor, raw))
+        # revalidated as the vendor's own: another vendor's credentials are refused naming the fields
+        verified = creds.verify(vendor, creds.parse_credentials(vendor, raw.secret_values()))
         return verified.secret, verified.result.accounts
 
     def _spend(self, account_id: str, ref: str | None) -> None:
@@ -150,7 +180,11 @@ class Connectors:
     # --- lifecycle -----------------------------------------------------------------------------
     def create(self, account_id: str, project_id: str, request: ConnectorCreate) -> ConnectorView:
         self.store.get_project(account_id, project_id)
-        settings = spec_for(request.vendor).validate_settings(request.settings).model_dump(mode="json")
+        settings = (
+            spec_for(request.vendor)
+            .validate_settings(_with_defaults(changed(request.settings)))
+            .model_dump(mode="json")
+        )
         secret, accounts = self._verified_secret(
             account_id, request.vendor, request.credentials_ref, request.credentials
         )
@@ -187,7 +221,7 @@ class Connectors:
 
     def update_settings(self, account_id: str, connector_id: str, changes: dict[str, Any]) -> ConnectorView:
         connector = self.store.get_connector(account_id, connector_id)
-        merged = {**connector.settings, **changes}
+        merged = _with_defaults({**connector.settings, **changes})
         settings = spec_for(connector.vendor).validate_settings(merged).model_dump(mode="json")
         connector = self.store.save(connector.model_copy(update={"settings": settings, "updated_at": utc_now()}))
         return self._with_warnings(connector)
@@ -238,3 +272,8 @@ class Connectors:
         siblings = self.store.list_connectors(connector.account_id, connector.project_id)
         project = [other for other in siblings if other.id != connector.id] + [connector]
         return view(connector, duplication_warnings(project).get(connector.id))
+
+
+def _with_defaults(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings without their `null`s, so the defaults take those fields' place."""
+    return {name: value for name, value in settings.items() if value is not None}

@@ -4,41 +4,31 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.clock import utc_now
 from leadhub.models.connector import Project
+from leadhub.models.zones import TimeZoneName
 from leadhub.store.connectors import ConnectorStore
 
-
-def _known_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow") from None
-    if name not in available_timezones():
-        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Moscow")
-    return name
-
-
-ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-TimeZone = Annotated[str, AfterValidator(_known_zone)]
+ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+NAME = "The project's name, as the BI service shows it."
+TIMEZONE = "The IANA time zone whose days reports count conversions on."
 
 
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: ProjectName
-    timezone: TimeZone = "Europe/Moscow"
+    name: ProjectName = Field(description=NAME)
+    timezone: TimeZoneName = Field(default="Europe/Moscow", description=TIMEZONE)
 
 
 class ProjectUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: ProjectName | None = None
-    timezone: TimeZone | None = None
+    name: ProjectName | None = Field(default=None, description=NAME)
+    timezone: TimeZoneName | None = Field(default=None, description=TIMEZONE)
 
 
 class Projects:

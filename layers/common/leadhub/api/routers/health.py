@@ -4,6 +4,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
 
 from leadhub import __version__
+from leadhub.api.contract import operation
 
 router = Router()
 
@@ -14,6 +15,10 @@ class Health(BaseModel):
     version: str
 
 
-@router.get("/health", summary="Liveness check", tags=["health"])
+@router.get(
+    "/health",
+    tags=["health"],
+    **operation("Liveness check", "Answers while the API runs; needs no token.", public=True),
+)
 def health() -> Health:
     return Health(status="ok", service="leadhub", version=__version__)

@@ -1,34 +1,57 @@
 from __future__ import annotations
 
 from datetime import date
+from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from leadhub.api.auth import current_account
+from leadhub.api.contract import JSON_BODY, operation
+from leadhub.api.routers.ids import id_path
 from leadhub.exports.links import Link
 from leadhub.models.conversion import Kind
-from leadhub.reports.conversions import Report, ReportQuery
+from leadhub.reports.conversions import (
+    DEFAULT_GROUP_BY,
+    FROM_DESCRIPTION,
+    GROUP_BY_DESCRIPTION,
+    GROUP_BY_LIST,
+    TO_DESCRIPTION,
+    Report,
+    ReportQuery,
+)
 from leadhub.setup.reports import project_report, project_report_file
 
 router = Router()
 
-Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ProjectId = Annotated[str, id_path("The project's id, as `POST /projects` answered it.")]
 Tags = ["reports"]
 
 
 @router.get(
     "/projects/<project_id>/conversions",
-    summary="Conversions counted by source / traffic type / campaign (or other dimensions)",
     tags=Tags,
+    **operation(
+        "Conversions counted by source / traffic type / campaign (or other dimensions)",
+        "Counts the project's conversions of every connector, and sums their revenue, per combination of "
+        "the `group_by` dimensions; the days are the project's time zone's. Rows come most conversions first.",
+        errors=(HTTPStatus.NOT_FOUND, HTTPStatus.UNPROCESSABLE_ENTITY),
+    ),
 )
 def conversions(
-    project_id: Id,
-    date_from: Annotated[date, Query(alias="from")],
-    date_to: Annotated[date, Query(alias="to")],
-    group_by: Annotated[str, Query(max_length=200)] = "source,traffic_type,campaign",
-    kind: Annotated[Kind | None, Query()] = None,
+    project_id: ProjectId,
+    date_from: Annotated[date, Query(alias="from", description=FROM_DESCRIPTION)],
+    date_to: Annotated[date, Query(alias="to", description=TO_DESCRIPTION)],
+    group_by: Annotated[
+        str,
+        Query(
+            max_length=200,
+            pattern=GROUP_BY_LIST,
+            description=f"{GROUP_BY_DESCRIPTION}. Separated by commas.",
+        ),
+    ] = ",".join(DEFAULT_GROUP_BY),
+    kind: Annotated[Kind | None, Query(description="Count only conversions of this kind.")] = None,
 ) -> Report:
     query = ReportQuery.model_validate({"from": date_from, "to": date_to, "group_by": group_by, "kind": kind})
     return project_report(current_account(router), project_id, query)
@@ -36,8 +59,13 @@ def conversions(
 
 @router.post(
     "/projects/<project_id>/reports/conversions",
-    summary="The conversions report as an XLSX with a chart, through a link that expires",
     tags=Tags,
+    **operation(
+        "The conversions report as an XLSX with a chart",
+        "The same report as `GET …/conversions`, as a spreadsheet with a chart and the column headers of the "
+        "UI, behind a link that expires.",
+        errors=(*JSON_BODY, HTTPStatus.NOT_FOUND),
+    ),
 )
-def conversions_file(project_id: Id, query: Annotated[ReportQuery, Body()]) -> Link:
+def conversions_file(project_id: ProjectId, query: Annotated[ReportQuery, Body()]) -> Link:
     return project_report_file(current_account(router), project_id, query)

@@ -35,7 +35,7 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
         description="Create accounts, issue, list and revoke their API tokens.",
         epilog="Tokens are shown once, when issued; only their SHA-256 hash is stored.",
     )
-    root.add_argument("--stack", help="a deployed CloudFormation stack whose tables to use (e.g. leadhub)")
+    root.add_argument("--stack", help="a deployed CloudFormation stack whose tables to use (e.g. leadhub-dev)")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     create = commands.add_parser("create-account", help="create an account")

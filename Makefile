@@ -6,8 +6,11 @@ PYTHON ?= $(eval PYTHON := $$(shell .ci/find-python))$(PYTHON)
 PYTHON_VERSION := $(shell .ci/find-python --version-wanted)
 VENV := .venv
 PY := $(VENV)/bin/python
-# Named after the runtime so a venv built for an older one is rebuilt rather than reused.
+# Named after the runtime so a venv built for an older one is rebuilt rather than reused. Two stamps:
+# `make run` installs only what running needs; test targets add their tools on top.
+RUN_STAMP := $(VENV)/.installed-run-$(PYTHON_VERSION)
 STAMP := $(VENV)/.installed-$(PYTHON_VERSION)
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/functions:$(CURDIR)
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export SAM_CLI_TELEMETRY := 0
@@ -16,19 +19,32 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint typecheck cfn-lint sam-validate unit integration e2e infra bench build deploy openapi clean
+.PHONY: run token test lint typecheck cfn-lint sam-validate unit integration e2e infra bench build deploy openapi clean
 
-$(STAMP): requirements-dev.txt layers/common/requirements.txt
+$(RUN_STAMP): requirements-run.txt layers/common/requirements.txt
 	@test -n "$(PYTHON)"
 	$(PY) -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "$(PYTHON_VERSION)"' 2>/dev/null \
 		|| { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.3.1
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo ">>> Installing what the local stack runs on into $(VENV): the functions' libraries (boto3, Powertools, pydantic, openpyxl) and moto as the embedded AWS. Once only; test tools come with the first make test."
+	$(PIP_INSTALL) --upgrade pip==24.3.1
+	$(PIP_INSTALL) -r requirements-run.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-dev.txt
+	@echo ">>> Installing the test tools into $(VENV): pytest, hypothesis, ruff, mypy, cfn-lint. Once only."
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $(STAMP)
 
 ## make run — the whole product on the embedded local stack (moto + simulators + HTTP API)
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m devstack
+
+## make token ACCOUNT=acme [LABEL=…] [STACK=…] — an API token for an account (created if new), printed once.
+## Local stack: the AWS_ENDPOINT_URL=… that make run prints. AWS: STACK=<deployed stack>, your IAM credentials.
+token: $(RUN_STAMP)
+	@test -n "$(ACCOUNT)" || { echo "usage: AWS_ENDPOINT_URL=<make run prints it> make token ACCOUNT=<name> [LABEL=…], or STACK=<deployed stack> make token ACCOUNT=<name>"; exit 2; }
+	@$(PY) -m $(if $(STACK),leadhub.admin --stack '$(STACK)',devstack.admin) \
+		issue-token '$(ACCOUNT)' --create-account --label '$(or $(LABEL),make token)'
 
 ## make test — lint, types, template checks and every test tier
 test: lint typecheck cfn-lint sam-validate

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in ("functions", "layers/common", "."):
-    if str(ROOT / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / folder))
-
-from devstack.stack import DEV_ACCOUNT, LocalStack  # noqa: E402  (the path must be set first)
+from devstack.stack import DEFAULT_PORT, DEV_ACCOUNT, LocalStack
 
 
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def _port() -> int:
+    text = os.environ.get("LEADHUB_PORT", str(DEFAULT_PORT))
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SystemExit(f"LEADHUB_PORT={text!r} is not a port number; pick one, e.g. LEADHUB_PORT=8090 make run")
+    return int(text)
+
+
+def _port_refusal(port: int, error: OSError) -> str:
+    reason = "is busy (another `make run`, or any other server, listens on it)"
+    if error.errno != errno.EADDRINUSE:
+        reason = f"cannot be listened on ({error.strerror})"
+    return (
+        f"Leadhub cannot start: port {port} on 127.0.0.1 {reason}.\n"
+        f"Pick another with LEADHUB_PORT, e.g.  LEADHUB_PORT={port + 10 if port < 65526 else 8090} make run"
+    )
+
+
 def main() -> int:
     stack = LocalStack(
-        port=int(os.environ.get("LEADHUB_PORT", "8080")),
+        port=_port(),
         schedule_seconds=float(os.environ.get("LEADHUB_SCHEDULE_SECONDS", "300")),
     )
     # SIGTERM ends the stack as Ctrl-C does. The handler only raises: anything that takes a lock
@@ -31,7 +44,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     try:
-        urls = stack.start()
+        try:
+            urls = stack.start()
+        except OSError as error:
+            # the API's port is the only fixed one: the embedded AWS and the simulators take free ports
+            if error.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            print(_port_refusal(stack.port, error), file=sys.stderr, flush=True)
+            return 1
         api = urls["api"]
         lines = [
             "Leadhub local stack is up.",
@@ -42,6 +62,8 @@ def main() -> int:
             f"  embedded AWS  {urls['aws']}   (moto; tables and bucket from template.yaml)",
             f"  dev token     {stack.dev_token}   (account {DEV_ACCOUNT}; set LEADHUB_DEV_TOKEN to choose it)",
             f"                curl -H 'Authorization: Bearer {stack.dev_token}' {api}/projects",
+            f"  more tokens   AWS_ENDPOINT_URL={urls['aws']} make token ACCOUNT=acme"
+            "   (another account; its token is printed once)",
         ]
         for name, demo in stack.vendors.items():
             origin = "override" if demo.external else "simulator"

@@ -11,6 +11,9 @@ from moto.server import ThreadedMotoServer
 from devstack import template
 from leadhub.store import aws, provision
 
+#: Local resource names are `<prefix>-<logical id>` (devstack.template.local_name).
+LOCAL_PREFIX = "leadhub-local"
+
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -49,7 +52,7 @@ def use_endpoint(endpoint: str) -> None:
     aws.reset()
 
 
-def provision_from_template(prefix: str = "leadhub-local", path: Path = template.TEMPLATE) -> dict[str, str]:
+def provision_from_template(prefix: str = LOCAL_PREFIX, path: Path = template.TEMPLATE) -> dict[str, str]:
     """Create every table and bucket of the template; set and return the function environment."""
     found = template.resources(template.load(path))
     for logical_id, properties in found.tables.items():

@@ -12,14 +12,15 @@ from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
 from devstack.scheduler import LocalInvoker, LocalScheduler, scheduled_inputs
 from devstack.vendors import VENDORS, DemoVendor
 from leadhub.extract.dispatch import use_local_runner
-from leadhub.store.tokens import TokenStore, new_token
+from leadhub.store.tokens import AccountStore, TokenStore, new_token
 
 DEV_ACCOUNT = "dev-account"
+DEFAULT_PORT = 8080
 
 
 @dataclass
 class LocalStack:
-    port: int = 8080
+    port: int = DEFAULT_PORT
     seed: int = 42
     aws: EmbeddedAws | None = None
     api: LocalHttpApi | None = None
@@ -45,6 +46,7 @@ class LocalStack:
         provision_from_template()
         self.urls["aws"] = endpoint
         self.dev_token = os.environ.get("LEADHUB_DEV_TOKEN") or new_token()
+        AccountStore().ensure(DEV_ACCOUNT)
         TokenStore().register(self.dev_token, DEV_ACCOUNT, label="make run")
         extract: Any = importlib.import_module("extract.app").lambda_handler
         self.invoker = LocalInvoker(extract)

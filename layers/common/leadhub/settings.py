@@ -25,6 +25,7 @@ class Settings(BaseModel):
     deals_table: str = Field("leadhub-deals", alias="DEALS_TABLE")
     jobs_table: str = Field("leadhub-jobs", alias="JOBS_TABLE")
     tokens_table: str = Field("leadhub-tokens", alias="TOKENS_TABLE")
+    accounts_table: str = Field("leadhub-accounts", alias="ACCOUNTS_TABLE")
     idempotency_table: str = Field("leadhub-idempotency", alias="IDEMPOTENCY_TABLE")
     data_bucket: str = Field("leadhub-data", alias="DATA_BUCKET")
     secrets_prefix: str = Field("leadhub/connectors", alias="SECRETS_PREFIX")

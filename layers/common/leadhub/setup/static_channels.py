@@ -61,6 +61,7 @@ class StaticChannels:
         return upload_xlsx_link(f"uploads/{account_id}/{connector_id}/{uuid.uuid4().hex}.xlsx", self.objects)
 
     def import_upload(self, account_id: str, connector_id: str, key: str) -> ImportOutcome:
+        self.connectors.get(account_id, connector_id)  # another account's connector: 404 before anything else
         if not key.startswith(f"uploads/{account_id}/{connector_id}/"):
             raise InvalidRequest("upload_key does not belong to this connector", field="upload_key")
         try:

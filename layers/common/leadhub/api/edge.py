@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
 
 from leadhub.api.auth import authenticate
 from leadhub.api.problems import problem, problem_body
@@ -25,6 +25,9 @@ JSON = "application/json"
 MAX_BODY_BYTES = 1024 * 1024
 #: The deepest nesting a route reads; the deepest real body (settings) nests 4 levels.
 MAX_NESTING = 32
+
+#: Routes that read a body other than JSON, by (method, rule): the media types they take.
+_MEDIA_TYPES: dict[tuple[str, str], frozenset[str]] = {}
 
 # a JSON string (skipped whole, so brackets inside it do not count) or a bracket
 _STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
@@ -41,6 +44,11 @@ def nests_deeper_than(text: str, limit: int) -> bool:
         elif bracket in "]}":
             depth -= 1
     return False
+
+
+def accepts(method: str, rule: str, *media_types: str) -> None:
+    """Declares the media types a route reads; a route that declares none reads JSON only."""
+    _MEDIA_TYPES[(method.upper(), rule)] = frozenset(media_types)
 
 
 def request_id(app: APIGatewayHttpResolver) -> str:
@@ -64,14 +72,14 @@ class EdgeResolver(APIGatewayHttpResolver):
             return self._response_builder_class(response=refusal, serializer=self._serializer)
         return super()._resolve()
 
-    def allowed_methods(self, path: str) -> list[str]:
-        routes = self._static_routes + self._dynamic_routes
-        return sorted({route.method for route in routes if route.rule.match(path)})
+    def matching_routes(self, path: str) -> list[Route]:
+        return [route for route in self._static_routes + self._dynamic_routes if route.rule.match(path)]
 
     def _refusal(self) -> Response[Any] | None:
         event = self.current_event
         method = event.http_method.upper()
-        allowed = self.allowed_methods(event.path)
+        routes = self.matching_routes(event.path)
+        allowed = sorted({route.method for route in routes})
         if allowed and method not in allowed:
             return problem(
                 HTTPStatus.METHOD_NOT_ALLOWED,
@@ -82,11 +90,13 @@ class EdgeResolver(APIGatewayHttpResolver):
         if not body:
             return None
         media_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+        route = next((route for route in routes if route.method == method), None)
+        accepted = _MEDIA_TYPES.get((method, route.path), frozenset()) if route else frozenset()
         if media_type != JSON:
-            return problem(
-                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                f"send the body as JSON with 'Content-Type: {JSON}'",
-            )
+            if media_type in accepted:
+                return None  # a file: the route reads it, the platform's payload limit bounds it
+            wanted = " or ".join(sorted({JSON, *accepted}))
+            return problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"send the body with 'Content-Type: {wanted}'")
         if len(body) > MAX_BODY_BYTES:
             return problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes")
         if nests_deeper_than(body, MAX_NESTING):

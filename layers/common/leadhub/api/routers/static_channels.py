@@ -6,6 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
+from leadhub.api import edge
 from leadhub.api.auth import current_account
 from leadhub.setup.errors import InvalidRequest
 from leadhub.setup.links import XLSX, Link
@@ -35,8 +36,13 @@ def upload_url(connector_id: Id) -> Link:
     return StaticChannels().upload_link(current_account(router), connector_id)
 
 
+IMPORT = "/connectors/<connector_id>/static-channels/import"
+OCTET_STREAM = "application/octet-stream"
+edge.accepts("POST", IMPORT, XLSX, OCTET_STREAM)
+
+
 @router.post(
-    "/connectors/<connector_id>/static-channels/import",
+    IMPORT,
     summary='Replace the static channels from an XLSX: the body itself, or {"upload_key": …}',
     tags=Tags,
 )
@@ -50,7 +56,7 @@ def import_channels(connector_id: Id) -> ImportOutcome:
         if not isinstance(key, str):
             raise InvalidRequest('send the XLSX as the body, or JSON {"upload_key": …}', field="upload_key")
         return service.import_upload(current_account(router), connector_id, key)
-    if content_type not in (XLSX, "application/octet-stream"):
+    if content_type not in (XLSX, OCTET_STREAM):
         raise InvalidRequest(f"send the file with Content-Type {XLSX}", field="content-type")
     raw = event.body or ""
     data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", errors="replace")

@@ -80,6 +80,18 @@ def test_deeply_nested_json_is_refused(stack: dict[str, str], session: requests.
         assert "nested" in assert_problem(answer, 400)["message"]
 
 
+def test_a_body_that_is_not_json_is_refused_with_400_even_where_the_route_reads_it_itself(
+    stack: dict[str, str], session: requests.Session
+) -> None:
+    project = create_project(session, stack["api"], "not-json-probe")
+    for path in ("/projects", f"/projects/{project['id']}", "/connectors/any/static-channels/import"):
+        method = "PATCH" if path.startswith("/projects/") else "POST"
+        answer = session.request(
+            method, f"{stack['api']}{path}", data=b"\x00", headers={"Content-Type": "application/json"}, timeout=60
+        )
+        assert assert_problem(answer, 400)["message"] == "the body is not valid JSON"
+
+
 def test_a_huge_body_is_refused_with_413(stack: dict[str, str], session: requests.Session) -> None:
     huge = json.dumps({"name": "x" * (2 * 1024 * 1024), "timezone": "Europe/Moscow"})
     answer = session.post(

@@ -3,12 +3,13 @@ in a way nobody planned for.
 
 Order: authentication (a caller without a token learns nothing, not even which methods a route
 has), then the method (405 naming what is allowed), then the body: JSON only (415), bounded in
-size (413) and in nesting (400) — `json.loads` recurses, so a deep body would otherwise end in a
-RecursionError far from here.
+size (413) and in nesting (400), and valid (400). Nesting is measured before anything parses:
+`json.loads` recurses, so a deep body would otherwise end in a RecursionError far from here.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from http import HTTPStatus
 from typing import Any
@@ -101,6 +102,10 @@ class EdgeResolver(APIGatewayHttpResolver):
             return problem(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes")
         if nests_deeper_than(body, MAX_NESTING):
             return problem(HTTPStatus.BAD_REQUEST, f"the body is nested more than {MAX_NESTING} levels deep")
+        try:  # here once for every route, also those that read the body themselves
+            json.loads(body)
+        except ValueError:
+            return problem(HTTPStatus.BAD_REQUEST, "the body is not valid JSON")
         return None
 
 

@@ -13,6 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = 15
 #: Long enough for a credentials check that waits on a simulator; far above any healthy answer.
 REQUEST_TIMEOUT = 30
@@ -23,6 +24,7 @@ REQUEST_TIMEOUT = 30
 def test_schemathesis_finds_nothing(stack: dict[str, str], workers: int, tmp_path: Path) -> None:
     command = [
         str(Path(sys.executable).with_name("st")),
+        f"--config-file={CONFIG}",
         "run",
         f"{stack['api']}/openapi.json",
         "--checks=all",

@@ -2,20 +2,47 @@
 
 The same handler module that runs in Lambda answers here, through events shaped like API
 Gateway's HTTP API payload 2.0, so routing, validation and error mapping are the deployed ones.
+
+One execution environment, one request at a time. Lambda never calls a handler while it is still
+answering another event, and the handler relies on that: the Powertools resolver keeps the
+current event on a class attribute, its routers are module-level singletons, and Logger keys and
+Metrics are process-wide. In-process there can only be one copy of that module, so a "pool" of
+environments would still share it; they would have to be processes, which the local runner for
+`POST /connectors/{id}/sync` (a thread in this process) cannot reach. So the stand-in serialises
+invocations: connections are still accepted and read in parallel, only the handler call waits for
+the one environment — as a function with reserved concurrency 1 would.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import threading
+import uuid
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from devstack.lambda_runtime import LocalContext, http_api_event
+from leadhub.api.problems import problem_body
+from leadhub.observability import logger
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+#: API Gateway's own limit on a request body (HTTP APIs: 10 MB); above it the function never runs.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+
+def gateway_answer(status: HTTPStatus, message: str, request_id: str | None = None) -> dict[str, Any]:
+    """An answer the gateway itself gives, in the API's error shape."""
+    request_id = request_id or str(uuid.uuid4())
+    return {
+        "statusCode": status.value,
+        "headers": {"Content-Type": "application/json", "apigw-requestid": request_id},
+        "body": json.dumps(problem_body(status, message, request_id=request_id), separators=(",", ":")),
+    }
 
 
 class LocalHttpApi:
@@ -23,12 +50,26 @@ class LocalHttpApi:
         self._handler = handler
         self._address = (host, port)
         self._server: ThreadingHTTPServer | None = None
+        self._environment = threading.Lock()
         self.base_url = ""
 
     def invoke(self, method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         parts = urlsplit(target)
         event = http_api_event(method, parts.path, parts.query, headers, body)
-        return self._handler(event, LocalContext(function_name="leadhub-api"))
+        return self.invoke_event(event)
+
+    def invoke_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        request_id = str(event["requestContext"]["requestId"])
+        try:
+            with self._environment:
+                answer = self._handler(event, LocalContext(function_name="leadhub-api"))
+        except Exception:  # API Gateway answers 500 when the integration fails; we also say why in the log
+            logger.exception("the API function failed", extra={"request_id": request_id})
+            message = f"internal error; quote request id {request_id} when you report it"
+            answer = gateway_answer(HTTPStatus.INTERNAL_SERVER_ERROR, message, request_id)
+        # as API Gateway does: the id a user quotes, and the one in the logs
+        answer.setdefault("headers", {})["apigw-requestid"] = request_id
+        return answer
 
     def start(self) -> str:
         api = self
@@ -38,17 +79,29 @@ class LocalHttpApi:
             # without it every answer waits ~40 ms for the client's delayed ACK (Nagle)
             disable_nagle_algorithm = True
 
+            def __getattr__(self, name: str) -> Any:
+                # every method reaches the function, which says 405 and what is allowed (TRACE too)
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
                 try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if length < 0:
+                    self.close_connection = True
+                    answer = gateway_answer(HTTPStatus.BAD_REQUEST, "invalid Content-Length")
+                elif length > MAX_PAYLOAD_BYTES:
+                    self.close_connection = True  # the body stays unread
+                    answer = gateway_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the body is too large")
+                else:
+                    body = self.rfile.read(length) if length else b""
                     answer = api.invoke(self.command, self.path, dict(self.headers.items()), body)
-                except Exception:  # what API Gateway does when the integration fails
-                    answer = {
-                        "statusCode": 500,
-                        "headers": {"Content-Type": "application/json"},
-                        "body": '{"message":"Internal Server Error"}',
-                    }
+                self._send(answer)
+
+            def _send(self, answer: dict[str, Any]) -> None:
                 payload = answer.get("body") or ""
                 data = base64.b64decode(payload) if answer.get("isBase64Encoded") else str(payload).encode()
                 self.send_response(int(answer.get("statusCode", 200)))
@@ -61,8 +114,6 @@ class LocalHttpApi:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the handler logs each request itself, redacted

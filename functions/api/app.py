@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadhub.api.app import build_resolver
+from leadhub.api.app import build_resolver, resolve
 from leadhub.observability import logger, metrics, tracer
 
 app = build_resolver()
@@ -17,4 +17,4 @@ app = build_resolver()
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -13,12 +13,15 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from leadhub import __version__
 from leadhub.api.contract import SECURITY_SCHEMES, ContractResolver
+from leadhub.api.edge import request_id, unexpected_failure
+from leadhub.api.problems import problem
 from leadhub.api.routers import connectors, health, projects, reports, static_channels
 from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.observability import logger
@@ -38,14 +41,6 @@ ROUTERS = (health.router, projects.router, connectors.router, static_channels.ro
 def to_json(body: Any) -> str:
     """Answers in readable UTF-8: the messages a marketer reads are in Russian."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def problem(status: HTTPStatus, message: str, **details: Any) -> Response[Any]:
-    return Response(
-        status_code=status.value,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": status.phrase, "message": message, **details},
-    )
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -135,7 +130,26 @@ def build_resolver() -> APIGatewayHttpResolver:
         message = f"{exc.vendor} refused: {exc.message}. {exc.explanation}"
         return problem(vendor_status(exc), message, vendor_error=exc.to_dict())
 
+    @app.exception_handler(ServiceError)
+    def refused_by_powertools(exc: ServiceError) -> Response[Any]:
+        return problem(HTTPStatus(exc.status_code), str(exc.msg))
+
+    @app.exception_handler(Exception)
+    def failed(exc: Exception) -> Response[Any]:
+        body = unexpected_failure(request_id(app), app.lambda_context)
+        return Response(HTTPStatus.INTERNAL_SERVER_ERROR.value, content_types.APPLICATION_JSON, body)
+
     return app
+
+
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The resolver's answer; if even building it fails, a logged 500 that names the request."""
+    try:
+        return app.resolve(event, context)
+    except Exception:
+        rid = str((event.get("requestContext") or {}).get("requestId") or "")
+        body = unexpected_failure(rid, context)
+        return {"statusCode": 500, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": to_json(body)}
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:

@@ -7,11 +7,13 @@ local stack and the deployment authenticate with exactly the same code.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Router
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from leadhub.api.problems import problem
 from leadhub.observability import logger
 from leadhub.store.tokens import TokenStore
 
@@ -20,12 +22,7 @@ ACCOUNT = "account_id"
 
 
 def _unauthorized(message: str) -> Response[Any]:
-    return Response(
-        status_code=401,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": "Unauthorized", "message": message},
-        headers={"WWW-Authenticate": 'Bearer realm="leadhub"'},
-    )
+    return problem(HTTPStatus.UNAUTHORIZED, message, headers={"WWW-Authenticate": 'Bearer realm="leadhub"'})
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -38,7 +35,11 @@ def bearer_token(header: str | None) -> str | None:
 
 
 def authenticate(app: APIGatewayHttpResolver) -> Response[Any] | None:
-    """None when the request may go on (its account now in the context), else the 401 answer."""
+    """None when the request may go on (its account now in the context), else the 401 answer.
+
+    It runs before anything else, request validation included (leadhub.api.edge): Powertools runs
+    its validation ahead of every middleware, and a caller without a token must learn nothing,
+    not even which fields a route wants."""
     if app.current_event.path in PUBLIC_PATHS:
         return None
     token = bearer_token(app.current_event.headers.get("authorization"))
@@ -50,18 +51,6 @@ def authenticate(app: APIGatewayHttpResolver) -> Response[Any] | None:
     app.append_context(**{ACCOUNT: account_id})
     logger.append_keys(account_id=account_id)
     return None
-
-
-class AuthenticatingResolver(APIGatewayHttpResolver):
-    """Authenticates before anything else, request validation included: Powertools runs its
-    validation ahead of every middleware, and a caller without a token must learn nothing, not
-    even which fields a route wants."""
-
-    def _resolve(self) -> ResponseBuilder[Any]:
-        refusal = authenticate(self)
-        if refusal is not None:
-            return self._response_builder_class(response=refusal, serializer=self._serializer)
-        return super()._resolve()
 
 
 def current_account(router: Router) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadhub.api.auth import AuthenticatingResolver
+from leadhub.api.edge import EdgeResolver
 from leadhub.exports.static_channels import RowError
 
 BEARER = "bearerAuth"
@@ -63,6 +63,9 @@ class ErrorAnswer(BaseModel):
     )
     vendor_error: VendorErrorInfo | None = Field(
         default=None, description="When the vendor refused: its answer, classified."
+    )
+    request_id: str | None = Field(
+        default=None, description="500 only: the id to quote when reporting an internal error (it names the log line)."
     )
 
 
@@ -116,7 +119,7 @@ def operation(
     }
 
 
-class ContractResolver(AuthenticatingResolver):
+class ContractResolver(EdgeResolver):
     """The resolver whose document promises `ErrorAnswer` for every refusal.
 
     Powertools documents its own error shapes (422 `HTTPValidationError`, 500

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from leadhub.api import edge
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
 from leadhub.api.routers.ids import id_path
@@ -73,8 +74,13 @@ def upload_url(connector_id: ConnectorId) -> Link:
     return StaticChannels().upload_link(current_account(router), connector_id)
 
 
+IMPORT = "/connectors/<connector_id>/static-channels/import"
+OCTET_STREAM = "application/octet-stream"
+edge.accepts("POST", IMPORT, XLSX, OCTET_STREAM)
+
+
 @router.post(
-    "/connectors/<connector_id>/static-channels/import",
+    IMPORT,
     tags=Tags,
     **operation(
         "Replace the static channels from an XLSX",
@@ -96,7 +102,7 @@ def import_channels(connector_id: ConnectorId) -> ImportOutcome:
         if not isinstance(key, str):
             raise InvalidRequest('send the XLSX as the body, or JSON {"upload_key": …}', field="upload_key")
         return service.import_upload(current_account(router), connector_id, key)
-    if content_type not in (XLSX, "application/octet-stream"):
+    if content_type not in (XLSX, OCTET_STREAM):
         raise InvalidRequest(f"send the file with Content-Type {XLSX}", field="content-type")
     raw = event.body or ""
     data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("latin-1", errors="replace")

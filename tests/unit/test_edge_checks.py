@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,4 +70,4 @@ def test_the_gateway_refuses_a_body_above_its_payload_limit_unread() -> None:
     finally:
         gateway.stop()
     assert answer.status == 413
-    assert body["error"] == "Request Entity Too Large"
+    assert body["error"] == HTTPStatus.REQUEST_ENTITY_TOO_LARGE.phrase

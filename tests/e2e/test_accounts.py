@@ -132,7 +132,19 @@ def bodies(b: Tenant, url: Urls, owned: Owned) -> dict[tuple[str, str], Callable
     return {
         ("post", "/projects"): lambda: {"name": "B's second", "timezone": "Europe/Moscow"},
         ("patch", "/projects/{project_id}"): lambda: {"name": "taken over by B"},
-        ("post", "/projects/{project_id}/connectors/{vendor}/check"): lambda: {"api_key": ROISTAT_KEY},
+        ("post", "/projects/{project_id}/connectors/roistat/check"): lambda: {"api_key": ROISTAT_KEY},
+        ("post", "/projects/{project_id}/connectors/ringostat/check"): lambda: {"auth_key": "b-ringostat-key"},
+        ("post", "/projects/{project_id}/connectors/calltouch/check"): lambda: {
+            "access_token": "b-calltouch-token",
+            "site_id": "12345",
+        },
+        ("post", "/projects/{project_id}/connectors/amocrm/check"): lambda: {
+            "subdomain": "bshop",
+            "client_id": "b-client",
+            "client_secret": "b-client-secret",
+            "redirect_uri": "https://b.example/oauth",
+            "code": "b-authorization-code",
+        },
         ("post", "/projects/{project_id}/connectors"): lambda: {
             "vendor": "roistat",
             "name": "B's connector",

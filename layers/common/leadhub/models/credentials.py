@@ -3,13 +3,29 @@ what a check of them answers."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from leadhub.models.settings import Vendor
 
-Key = Annotated[SecretStr, Field(min_length=4, max_length=2000)]
+KEY_PATTERN = r"^[!-~]+$"
+_KEY = re.compile(KEY_PATTERN)
+
+
+def _sendable(key: SecretStr) -> SecretStr:
+    if not _KEY.match(key.get_secret_value()):
+        raise ValueError("a key is visible ASCII only: no spaces, line breaks or other letters (copy it again)")
+    return key
+
+
+#: A key as vendors issue them: visible ASCII, which is what an HTTP header can carry.
+Key = Annotated[
+    SecretStr,
+    Field(min_length=4, max_length=2000, json_schema_extra={"pattern": KEY_PATTERN}),
+    AfterValidator(_sendable),
+]
 
 
 class VendorCredentials(BaseModel):

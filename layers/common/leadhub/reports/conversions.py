@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from leadhub.models.conversion import Kind
 from leadhub.store.partitions import CONVERSIONS, PartitionStore
@@ -43,11 +43,21 @@ FROM_DESCRIPTION = "The first day counted, in the project's time zone."
 TO_DESCRIPTION = "The last day counted, inclusive. A `to` before `from` is an empty range: no rows."
 
 
+def _written_date(value: Any) -> Any:
+    """A date is written YYYY-MM-DD: a number is not a date (pydantic would read 0 as 1970-01-01)."""
+    if not isinstance(value, str | date):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_written_date)]
+
+
 class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    date_from: date = Field(alias="from", description=FROM_DESCRIPTION)
-    date_to: date = Field(alias="to", description=TO_DESCRIPTION)
+    date_from: IsoDate = Field(alias="from", description=FROM_DESCRIPTION)
+    date_to: IsoDate = Field(alias="to", description=TO_DESCRIPTION)
     group_by: list[Dimension] = Field(
         default_factory=lambda: list(DEFAULT_GROUP_BY),
         min_length=1,

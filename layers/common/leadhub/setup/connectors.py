@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, create_model
 
 from leadhub.clock import utc_now
 from leadhub.connectors.registry import SPECS, spec_for
+from leadhub.connectors.spec import VendorSpec
 from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.extract.dispatch import start_extraction
 from leadhub.models.connector import Connector
@@ -23,7 +24,7 @@ from leadhub.models.settings import Vendor
 from leadhub.setup import credentials as creds
 from leadhub.setup.duplication import duplication_warnings
 from leadhub.setup.pending import PendingCredentials
-from leadhub.setup.settings_changes import SettingsChanges, changed
+from leadhub.setup.settings_changes import NEW_SETTINGS, SettingsChanges, changed
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.objects import ObjectStore
 from leadhub.store.partitions import STATE, connector_prefix, data_prefixes
@@ -70,7 +71,9 @@ class _NewCredentials(BaseModel):
 
 
 class ConnectorCreate(_NewCredentials):
-    vendor: Vendor = Field(description="The vendor; `credentials` and `settings` must be this vendor's.")
+    """What every vendor's new connector holds; `NewConnector` narrows it to one vendor's fields."""
+
+    vendor: Vendor = Field(description="The vendor; `credentials` and `settings` are this vendor's.")
     name: Name = Field(description="The connector's name, as the connectors page shows it.")
     vendor_account_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
         pattern=r"\S", description="The vendor project or account picked from the check's `accounts` list."
@@ -79,6 +82,44 @@ class ConnectorCreate(_NewCredentials):
         default_factory=SettingsChanges,
         description="The settings to start with; those left out take their defaults.",
     )
+
+
+def _new_connector(spec: VendorSpec) -> type[ConnectorCreate]:
+    settings = NEW_SETTINGS[spec.vendor]
+    vendor: Any = Literal[spec.vendor]
+    credentials: Any = spec.credentials | None
+    return create_model(
+        f"{spec.credentials.__name__.removesuffix('Credentials')}ConnectorCreate",
+        __base__=ConnectorCreate,
+        __doc__=f"A new {spec.title} connector.",
+        vendor=(vendor, Field(description=f"`{spec.vendor.value}`: a {spec.title} connector.")),
+        credentials=(
+            credentials,
+            Field(
+                default=None,
+                description=f"{spec.title} credentials, checked with {spec.title} now (as a check would). "
+                "Send them or `credentials_ref`, not both.",
+                json_schema_extra={"writeOnly": True},
+            ),
+        ),
+        settings=(
+            settings,
+            Field(default_factory=settings, description="The settings to start with; those left out take defaults."),
+        ),
+    )
+
+
+_NEW_CONNECTORS = tuple(_new_connector(spec) for spec in SPECS.values())
+
+
+class NewConnector(RootModel[Any]):
+    """A new connector of one vendor, told apart by `vendor`: its credentials and settings are that
+    vendor's, so a body the schema accepts cannot mix vendors."""
+
+    if TYPE_CHECKING:
+        root: ConnectorCreate
+    else:
+        root: Annotated[Union[_NEW_CONNECTORS], Field(discriminator="vendor")]  # noqa: UP007 - from the registry
 
 
 class Reconnect(_NewCredentials):

@@ -3,29 +3,29 @@ from what the vendors accept.
 
 A settings change cannot name its vendor (the stored connector has it), so it is one model holding
 every vendor's settings fields, each optional, each description saying which vendors it applies
-to. A field left out keeps its value; `null` puts the default back.
+to. A field left out keeps its value; `null` puts the default back. A new connector names its
+vendor, so its settings are that vendor's fields only (`NEW_SETTINGS`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 from leadhub.connectors.registry import SPECS
+from leadhub.connectors.spec import VendorSpec
 from leadhub.models.settings import Vendor
 
 
-class _SettingsChangesBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="SettingsChanges")
-
-
-def _changes_fields() -> dict[str, Any]:
-    """Every vendor's settings field, optional, with the vendors it applies to in its description."""
+def _changes_fields(specs: Iterable[VendorSpec]) -> dict[str, Any]:
+    """Every settings field of these vendors, optional, with the vendors it applies to in its description."""
     applies: dict[str, list[Vendor]] = {}
     first: dict[str, FieldInfo] = {}
-    for vendor, spec in SPECS.items():
+    for spec in specs:
+        vendor = spec.vendor
         for name, field in spec.settings.model_fields.items():
             if name == "vendor":
                 continue
@@ -46,13 +46,30 @@ def _changes_fields() -> dict[str, Any]:
     return fields
 
 
-SettingsChanges: type[BaseModel] = create_model(
-    "SettingsChanges",
-    __base__=_SettingsChangesBase,
-    __doc__="The settings to change; the others keep their value. A field of another vendor than the "
-    "connector's is refused (422).",
-    **_changes_fields(),
-)
+def _changes_model(name: str, doc: str, specs: Iterable[VendorSpec]) -> type[BaseModel]:
+    base = type(f"_{name}Base", (BaseModel,), {"model_config": ConfigDict(extra="forbid", title=name)})
+    return create_model(name, __base__=base, __doc__=doc, **_changes_fields(specs))
+
+
+if TYPE_CHECKING:
+    SettingsChanges = BaseModel
+else:
+    SettingsChanges = _changes_model(
+        "SettingsChanges",
+        "The settings to change; the others keep their value. A field of another vendor than the connector's "
+        "is refused (422).",
+        SPECS.values(),
+    )
+
+#: A new connector's settings, per vendor: only that vendor's fields; those left out take their defaults.
+NEW_SETTINGS: dict[Vendor, type[BaseModel]] = {
+    vendor: _changes_model(
+        f"{spec.credentials.__name__.removesuffix('Credentials')}NewSettings",
+        f"The settings of a new {spec.title} connector; those left out take their defaults.",
+        [spec],
+    )
+    for vendor, spec in SPECS.items()
+}
 
 
 def changed(changes: BaseModel) -> dict[str, Any]:

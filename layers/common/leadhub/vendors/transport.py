@@ -234,6 +234,13 @@ class Transport:
             return errors.ConnectionFailed(
                 self.vendor, f"cannot connect to {redact_url(call.url)}: {type(exc).__name__}"
             )
+        except (requests.exceptions.InvalidHeader, UnicodeEncodeError):
+            # The exception text quotes the header value, which is a credential: never repeat it.
+            return errors.InvalidCredentials(
+                self.vendor,
+                "the credentials hold characters that cannot be sent in an HTTP header "
+                "(spaces, line breaks or non-Latin letters): copy the key again from the vendor's account",
+            )
         except requests.RequestException as exc:
             return errors.ConnectionFailed(self.vendor, f"request to {redact_url(call.url)} failed: {redact(str(exc))}")
         error = self._classify(response) if self._classify else None

@@ -15,7 +15,7 @@ from leadhub.api.routers.ids import id_path
 from leadhub.connectors.registry import SPECS
 from leadhub.models.credentials import VendorCredentials
 from leadhub.models.settings import Vendor
-from leadhub.setup.connectors import CheckAnswer, ConnectorCreate, Connectors, ConnectorView, Reconnect
+from leadhub.setup.connectors import CheckAnswer, Connectors, ConnectorView, NewConnector, Reconnect
 from leadhub.setup.settings_changes import SettingsChanges, changed
 from leadhub.setup.status import ConnectorStatus, connector_status
 
@@ -74,8 +74,8 @@ for _spec in SPECS.values():
         status=HTTPStatus.CREATED,
     ),
 )
-def create_connector(project_id: ProjectId, request: Annotated[ConnectorCreate, Body()]) -> Response[ConnectorView]:
-    connector = Connectors().create(current_account(router), project_id, request)
+def create_connector(project_id: ProjectId, request: Annotated[NewConnector, Body()]) -> Response[ConnectorView]:
+    connector = Connectors().create(current_account(router), project_id, request.root)
     return Response(201, content_types.APPLICATION_JSON, connector)
 
 

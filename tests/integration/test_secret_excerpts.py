@@ -167,3 +167,19 @@ def assert_nothing_leaks(*texts: str) -> None:
     for text in texts:
         for secret in (KEY, UNREGISTERED):
             assert secret[:3] not in text, text
+
+
+@pytest.mark.parametrize(
+    "key", ["Hd4-key-with\nnewline", "Hd4-ключ-nonlatin", " Hd4-leading-space", "Hd4-\U00099566-x"]
+)
+def test_a_key_no_header_can_carry_is_a_config_error_that_never_quotes_it(server: Simulator, key: str) -> None:
+    vendor = Transport(
+        VendorPolicy("ringostat", retry=RetryPolicy(max_attempts=3, backoff_base=0.0)),
+        server.base_url,
+        sleep=lambda _: None,
+    )
+    with pytest.raises(errors.InvalidCredentials) as caught:
+        vendor.get_json("/status/401", headers={"Auth-key": key})
+    shown = str(caught.value) + json.dumps(caught.value.to_dict(), ensure_ascii=False)
+    assert "cannot be sent in an HTTP header" in shown
+    assert "Hd4" not in shown

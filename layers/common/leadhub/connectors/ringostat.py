@@ -56,7 +56,23 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
     return {"calls": (calls, normalise)}
 
 
+#: The settings Swagger UI offers for a Ringostat connector's "Try it out".
+SETTINGS_EXAMPLE: dict[str, Any] = {
+    "kpi_mode": "unique",
+    "static_channels": [
+        {
+            "parameter": "utm_source",
+            "value": "Пул Авито",
+            "source": "Авито",
+            "traffic_type": "Классифайды",
+            "campaign": "Авито — объявления",
+        }
+    ],
+    "vendor_timezone": "Europe/Kyiv",
+}
+
 SPEC = VendorSpec(
+    settings_example=SETTINGS_EXAMPLE,
     vendor=Vendor.RINGOSTAT,
     title="Ringostat",
     check_sees="its projects, by number only: Ringostat does not pass names",

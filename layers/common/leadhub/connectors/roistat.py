@@ -136,7 +136,26 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
     }
 
 
+#: The settings Swagger UI offers for a Roistat connector's "Try it out".
+SETTINGS_EXAMPLE: dict[str, Any] = {
+    "kpi_mode": "tagged",
+    "tags": ["квал"],
+    "include_not_counted": False,
+    "streams": {"calls": True, "orders": True, "proxyleads": False},
+    "static_channels": [
+        {
+            "parameter": "roistat",
+            "value": "avito",
+            "source": "Авито",
+            "traffic_type": "Классифайды",
+            "campaign": "Авито — объявления",
+        }
+    ],
+    "lookback_days": {"calls": 3, "orders": 30},
+}
+
 SPEC = VendorSpec(
+    settings_example=SETTINGS_EXAMPLE,
     vendor=Vendor.ROISTAT,
     title="Roistat",
     check_sees="its projects, by name",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -51,6 +51,8 @@ class VendorSpec:
     readers: StreamBuilder | None = None
     #: What the static-channel value column is called (seed 000 / 001); None: no static channels.
     channel_value_label: str | None = None
+    #: Settings a user of this vendor would send: the example Swagger UI offers.
+    settings_example: dict[str, Any] = field(default_factory=dict)
 
     def validate_settings(self, raw: Mapping[str, Any] | None) -> BaseModel:
         """Raw settings validated for the vendor (defaults fill what is missing)."""

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadhub.attribution.rules import PLACEHOLDER
 from leadhub.extract.engine import RunLimits
-from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
 from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.settings import Vendor
@@ -22,7 +20,6 @@ from leadhub.setup.connectors import ConnectorCreate, Connectors, ConnectorView
 from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
-from leadhub.store.partitions import CONVERSIONS, PartitionStore
 from simulators.roistat import DEFAULT_API_KEY, RoistatScenario, RoistatSimulator
 
 ZONE = "Europe/Moscow"
@@ -99,39 +96,3 @@ def test_calls_land_on_their_days_and_channels_as_the_truth_says(
     unattributed = sum(1 for call in truth if call.kind == "unattributed")
     no_campaign = sum(1 for call in truth if call.kind == "dynamic" and not call.campaign)
     assert campaigns[(UNDEFINED_CAMPAIGN,)] == unconfigured_static + unattributed + no_campaign
-
-
-def test_form_and_chat_leads_land_in_their_visits_source_and_campaign(
-    loaded: tuple[RoistatSimulator, ConnectorView, str],
-) -> None:
-    simulator, connector, project_id = loaded
-    truth = simulator.data.lead_truth(simulator.scenario.project_ids()[0])
-    assert sum(1 for lead in truth if lead.campaign) > 0  # leads whose visit names a campaign exist
-    partitions = PartitionStore()
-    landed = {
-        conversion["vendor_id"]: (conversion["source"], conversion["campaign"])
-        for partition in partitions.partitions(CONVERSIONS, project_id, start=date(2000, 1, 1), end=date(2100, 1, 1))
-        if partition.connector_id == connector.id and partition.stream == "proxyleads"
-        for conversion in partitions.read(partition)
-    }
-    expected = {lead.lead_id: (lead.source or PLACEHOLDER, lead.campaign or UNDEFINED_CAMPAIGN) for lead in truth}
-    assert landed == expected
-
-
-def test_unique_mode_keeps_each_callers_first_call_across_days(
-    loaded: tuple[RoistatSimulator, ConnectorView, str],
-) -> None:
-    simulator, connector, project_id = loaded
-    truth = simulator.truth(simulator.scenario.project_ids()[0])
-    callers = {"".join(ch for ch in call.caller if ch.isdigit()) for call in truth}
-    repeat_calls = len(truth) - len(callers)
-    assert repeat_calls > 0  # the scenario has callers who call again on later days
-
-    Connectors().update_settings(ACCOUNT, connector.id, {"kpi_mode": "unique"})
-    reattribute(connector.id)
-    assert sum(calls_by(project_id, "date").values()) == len(callers)
-
-    # and a normal run after the switch keeps it so (the lookback re-reads days whose callers
-    # first called before the window)
-    run_connector(connector.id, remaining_ms=lambda: 10**9, limits=RunLimits(initial_days=DAYS + 1))
-    assert sum(calls_by(project_id, "date").values()) == len(callers)

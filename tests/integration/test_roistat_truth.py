@@ -28,6 +28,7 @@ from leadhub.extract.run import run_connector
 from leadhub.models.settings import Vendor
 from leadhub.setup.connectors import ConnectorCreate, Connectors
 from leadhub.setup.projects import ProjectCreate, Projects
+from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
 from leadhub.store.partitions import CONVERSIONS, PartitionStore
 from simulators.roistat import DEFAULT_API_KEY, RoistatKnobs, RoistatScenario, RoistatSimulator
@@ -209,3 +210,10 @@ def test_deal_dates_without_an_offset_land_on_their_own_day_on_every_run(aws: di
         assert world.report() == world.truth()
         assert world.run() == "done"
         assert world.report() == world.truth()
+
+
+def test_every_stream_loads(world: World) -> None:
+    assert world.run() == "done"
+    status = connector_status(Connectors().get(ACCOUNT, world.connector_id))
+    assert [s.stream for s in status.streams] == ["calls", "orders", "proxyleads", "clients"]
+    assert all(s.state == "idle" and s.last_success_at for s in status.streams), status

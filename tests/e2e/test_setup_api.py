@@ -321,11 +321,14 @@ def test_the_published_settings_example_of_each_vendor_is_accepted_and_null_rest
     api.call("DELETE", f"/connectors/{ringostat['id']}")
 
 
-def test_tags_are_kept_exactly_as_typed(api: Api, roistat: dict[str, Any]) -> None:
+def test_tags_are_kept_as_typed_but_trimmed_as_the_vendors_are(api: Api, roistat: dict[str, Any]) -> None:
     tags = [" Целевой ", "квал", "КВАЛ"]
     answer = api.call("PATCH", f"/connectors/{roistat['id']}/settings", json={"kpi_mode": "tagged", "tags": tags})
     assert answer.status_code == 200
-    assert answer.json()["settings"]["tags"] == tags
+    assert answer.json()["settings"]["tags"] == ["Целевой", "квал", "КВАЛ"]
+    repeated = ["квал", " квал"]
+    refused = api.call("PATCH", f"/connectors/{roistat['id']}/settings", json={"kpi_mode": "tagged", "tags": repeated})
+    assert refused.status_code == 422
     api.call("PATCH", f"/connectors/{roistat['id']}/settings", json={"kpi_mode": "all"})
 
 

@@ -109,8 +109,9 @@ class KpiSettings(BaseModel):
     tags: list[Text] = Field(
         default_factory=list,
         max_length=200,
-        description="«Теги»: kept exactly as typed, they must match the tags in the vendor's account; used only "
-        "when `kpi_mode` is `tagged`, which needs at least one.",
+        description="«Теги»: as typed, trimmed (as the vendor trims its own: tags differing only by spaces are "
+        "one); they must match the tags in the vendor's account. Used only when `kpi_mode` is `tagged`, which "
+        "needs at least one.",
         json_schema_extra={"uniqueItems": True},
     )
     static_channels: list[StaticChannel] = Field(

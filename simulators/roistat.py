@@ -172,6 +172,9 @@ DEFAULT_STATUSES = (
 )
 STATUS_WEIGHTS = (3, 3, 3, 2, 1)
 MANAGERS = ("Анна Смирнова", "Игорь Петров", "Ольга Ким")
+#: Roistat's label for no campaign (seed 000).
+UNDEFINED = "Неизвестная кампания (Undefined)"
+NONE = "(none)"
 LEAD_TITLES = ("Заявка с формы «Перезвоните мне»", "Онлайн-чат", "Лид-ловец", "Квиз")
 
 
@@ -203,6 +206,17 @@ class RoistatScenario:
     tags_shape: str = "strings"
     #: [UNCERTAIN] A6.4: the not-counted status as `"type": null` ("null") or without `type` ("absent").
     not_counted_status_shape: str = "null"
+    #: Share of genuine proxy leads (forms, chats) from the returning callers' numbers.
+    repeat_lead_share: float = 0.3
+    #: Share of genuine proxy leads with an e-mail but no phone (from a small pool: repeats by e-mail).
+    email_only_lead_share: float = 0.15
+    #: Share of genuine proxy leads that create a CRM deal (after the lead).
+    lead_order_share: float = 0.4
+    #: Seed 000: Roistat creates a proxy lead "artificially" for every CRM deal without an inquiry (the
+    #: deals made in the CRM, and those made from static calls), a few minutes after the deal.
+    artificial_leads: bool = True
+    #: [UNCERTAIN] deal `creation_date` with the offset ("utc", `…+0000`) or without it ("naive", read as UTC).
+    order_date_shape: str = "utc"
     static_channels: tuple[StaticChannel, ...] = DEFAULT_STATIC_CHANNELS
     statuses: tuple[OrderStatus, ...] = DEFAULT_STATUSES
 
@@ -263,6 +277,11 @@ class _Row:
     #: For calls, what `truth` reports: the static channel and the tags before shaping.
     channel: StaticChannel | None = None
     tags: tuple[str, ...] = ()
+    #: For deals: the status and the static marker a deal from a static call keeps.
+    status: OrderStatus | None = None
+    marker: str | None = None
+    #: For proxy leads: made by Roistat for a deal without an inquiry (seed 000).
+    artificial: bool = False
 
 
 @dataclass
@@ -283,7 +302,12 @@ class _DaySlots:
 
     @property
     def order_slots(self) -> int:
-        return self.calls + self.orders
+        return self.calls + self.orders + self.leads
+
+    @property
+    def lead_slots(self) -> int:
+        """Genuine leads, then one artificial lead per deal at most."""
+        return self.leads + self.order_slots
 
     @property
     def visit_slots(self) -> int:
@@ -394,7 +418,7 @@ class RoistatData:
         return None if day is None else self.day(project_id, day).orders_by_id.get(order_id)
 
     def lead(self, project_id: int, lead_id: str) -> _Row | None:
-        day = self._day_of(lead_id, LEAD_ID_BASE, self.slots.leads, project_id)
+        day = self._day_of(lead_id, LEAD_ID_BASE, self.slots.lead_slots, project_id)
         if day is None:
             return None
         return next((row for row in self.day(project_id, day).leads if row.data["id"] == lead_id), None)
@@ -446,8 +470,10 @@ class RoistatData:
         seed = self.scenario.seed
         calls, call_orders = self._build_calls(_rng(seed, project_id, index, "calls"), project_id, index)
         orders = call_orders + self._build_orders(_rng(seed, project_id, index, "orders"), project_id, index)
+        leads, lead_orders = self._build_leads(_rng(seed, project_id, index, "leads"), project_id, index)
+        leads += self._artificial_leads(_rng(seed, project_id, index, "artificial"), project_id, index, orders)
+        orders += lead_orders
         orders_by_id = {row.data["id"]: row for row in orders}
-        leads = self._build_leads(_rng(seed, project_id, index, "leads"), project_id, index, orders)
         return _Day(calls, orders, leads, orders_by_id)
 
     def _build_calls(self, rng: random.Random, project_id: int, index: int) -> tuple[list[_Row], list[_Row]]:
@@ -572,7 +598,10 @@ class RoistatData:
 
     def _order_from_call(self, rng: random.Random, project_id: int, index: int, slot: int, call: _Row) -> _Row:
         created = call.when["date"] + timedelta(minutes=_between(rng, 1, 30))
-        return self._order(rng, project_id, index, slot, created=created, source_type="calltracking", visit=call.visit)
+        marker = call.channel.value if call.channel else None
+        return self._order(
+            rng, project_id, index, slot, created=created, source_type="calltracking", visit=call.visit, marker=marker
+        )
 
     def _build_orders(self, rng: random.Random, project_id: int, index: int) -> list[_Row]:
         rows = []
@@ -594,6 +623,7 @@ class RoistatData:
         created: datetime,
         source_type: str,
         visit: _Visit | None,
+        marker: str | None = None,
     ) -> _Row:
         order_id = str(ORDER_ID_BASE + self._project_offset(project_id) + index * self.slots.order_slots + slot)
         statuses = self.scenario.statuses
@@ -603,26 +633,30 @@ class RoistatData:
         revenue = _between(rng, 10, 500) * 100
         cost = revenue * _between(rng, 20, 70) // 100
         visit_id = visit.id if visit else None
+        # a deal from a static call has no visit: Roistat keeps the channel's marker in `roistat`
+        roistat = visit_id or marker
         data = {
             "id": order_id,
             "url": f"https://crm.example.ru/deals/{order_id}",
             "source_type": source_type,
-            "creation_date": _utc_text(created),
+            "creation_date": _naive_utc_text(created)
+            if self.scenario.order_date_shape == "naive"
+            else _utc_text(created),
             "update_date": _utc_text(updated),
             "revenue": revenue,
             "profit": revenue - cost,
             "cost": cost,
             "client_id": str(_between(rng, 1, max(2, self.scenario.clients + 1))),
             "visit_id": visit_id,
-            "roistat": visit_id,
-            "custom_fields": {"roistat": visit_id or "", "Менеджер": rng.choice(MANAGERS)},
+            "roistat": roistat,
+            "custom_fields": {"roistat": roistat or "", "Менеджер": rng.choice(MANAGERS)},
             "status": self.status_object(status),
             "is_multichannel": 0,
             "products": [],
             "page": None,
             "visit": None,
         }
-        return _Row(data, {"creation_date": created, "update_date": updated}, visit)
+        return _Row(data, {"creation_date": created, "update_date": updated}, visit, status=status, marker=marker)
 
     def status_object(self, status: OrderStatus) -> dict[str, Any]:
         shown: dict[str, Any] = {"id": status.id, "type": status.type, "name": status.name}
@@ -630,29 +664,69 @@ class RoistatData:
             del shown["type"]
         return shown
 
-    def _build_leads(self, rng: random.Random, project_id: int, index: int, orders: list[_Row]) -> list[_Row]:
-        rows = []
-        id_base = LEAD_ID_BASE + self._project_offset(project_id) + index * self.slots.leads
+    def _build_leads(self, rng: random.Random, project_id: int, index: int) -> tuple[list[_Row], list[_Row]]:
+        """Genuine proxy leads (forms, chats), each from a visit of its own; some create a CRM deal after
+        themselves, the rest never reach the CRM (`order_id` null, A6.5)."""
+        rows, orders = [], []
+        scenario = self.scenario
+        id_base = LEAD_ID_BASE + self._project_offset(project_id) + index * self.slots.lead_slots
         for number, moment in enumerate(self._moments(rng, index, self.slots.leads)):
-            # A proxy lead is most useful when the CRM never got the deal: order_id null (A6.5).
-            order = rng.choice(orders) if orders and rng.random() < 0.6 else None
             slot = self.slots.calls + self.slots.orders + number
-            # a lead without a deal comes from a visit of its own; one with a deal shares the deal's
-            visit = order.visit if order else self._random_visit(rng, self._visit_id(project_id, index, slot), moment)
-            visit_id = visit.id if visit else None
+            visit = self._random_visit(rng, self._visit_id(project_id, index, slot), moment)
+            lead_id = str(id_base + number)
+            roll = rng.random()
+            if roll < scenario.email_only_lead_share:
+                phone, email = None, f"client{_between(rng, 0, 15)}@example.ru"
+            elif roll < scenario.email_only_lead_share + scenario.repeat_lead_share:
+                phone, email = f"7916{project_id % 1000:03d}{_between(rng, 0, 20):04d}", None
+            else:
+                phone, email = f"79{int(lead_id) * 7919 % 10**9:09d}", f"lead{lead_id}@example.ru"
+            order = None
+            if rng.random() < scenario.lead_order_share:
+                created = moment + timedelta(minutes=_between(rng, 1, 30))
+                order = self._order(
+                    rng, project_id, index, slot, created=created, source_type="proxy_lead", visit=visit
+                )
+                orders.append(order)
             data = {
-                "id": str(id_base + number),
+                "id": lead_id,
                 "title": rng.choice(LEAD_TITLES),
                 "text": "Прошу перезвонить" if number % 2 else "",
                 "name": f"Клиент {number}",
-                "phone": f"79{(id_base + number) * 7919 % 10**9:09d}",
-                "email": f"lead{id_base + number}@example.ru",
-                "roistat": visit_id,
+                "phone": phone,
+                "email": email,
+                "roistat": visit.id,
                 "creation_date": _naive_utc_text(moment),
                 "order_id": order.data["id"] if order else None,
                 "order_fields": {"message": "Прошу перезвонить"} if number % 3 == 0 else {},
             }
             rows.append(_Row(data, {"creation_date": moment}, visit))
+        return rows, orders
+
+    def _artificial_leads(self, rng: random.Random, project_id: int, index: int, orders: list[_Row]) -> list[_Row]:
+        """Seed 000: a proxy lead Roistat makes for each CRM deal without an inquiry (made in the CRM, or
+        from a static call, which reaches the CRM without a form), a few minutes after the deal."""
+        if not self.scenario.artificial_leads:
+            return []
+        rows = []
+        id_base = LEAD_ID_BASE + self._project_offset(project_id) + index * self.slots.lead_slots + self.slots.leads
+        for number, order in enumerate(orders):
+            if order.data["source_type"] == "calltracking" and order.marker is None:
+                continue  # a dynamic call's deal: the call is its inquiry, Roistat links them
+            moment = order.when["creation_date"] + timedelta(minutes=_between(rng, 1, 10))
+            data = {
+                "id": str(id_base + number),
+                "title": "Сделка из CRM",
+                "text": "",
+                "name": f"Клиент сделки {order.data['id']}",
+                "phone": f"7916{project_id % 1000:03d}{_between(rng, 0, 20):04d}",
+                "email": None,
+                "roistat": order.data["roistat"],
+                "creation_date": _naive_utc_text(moment),
+                "order_id": order.data["id"],
+                "order_fields": {},
+            }
+            rows.append(_Row(data, {"creation_date": moment}, order.visit, artificial=True))
         return rows
 
     def visits(self, project_id: int, days: range) -> list[_Row]:
@@ -665,6 +739,74 @@ class RoistatData:
                 if visit is not None and visit.id not in seen:
                     seen[visit.id] = _Row(self.render_visit(visit), {"date": visit.date})
         return list(seen.values())
+
+    def measures(
+        self,
+        project_id: int,
+        *,
+        zone: str,
+        channels: Mapping[str, tuple[str, str, str]] = {},
+        kpi_mode: str = "all",
+        tags: Collection[str] = (),
+        include_not_counted: bool = True,
+        undefined: str = UNDEFINED,
+    ) -> dict[tuple[str, str, str, str], Measures]:
+        """What a report of the project must say, per (project-local date, source, traffic type,
+        campaign): inquiries (calls and genuine proxy leads the KPI mode keeps, each once), deals, revenue
+        (paid deals) and forecast revenue (deals in progress and paid). Worked out from what was
+        generated, not from what the API shows: `channels` maps a static marker to the (source, traffic
+        type, campaign) a user configured for it."""
+        local = ZoneInfo(zone)
+        calls = [row for index in range(self.scenario.days) for row in self.day(project_id, index).calls]
+        leads = [row for index in range(self.scenario.days) for row in self.day(project_id, index).leads]
+        orders = [row for index in range(self.scenario.days) for row in self.day(project_id, index).orders]
+        first: dict[str, tuple[datetime, str]] = {}
+        contacts = [(row, row.when["date"], row.data["caller"], None) for row in calls] + [
+            (row, row.when["creation_date"], row.data["phone"], row.data["email"])
+            for row in leads
+            if not row.artificial
+        ]
+        for row, moment, phone, email in contacts:
+            person = _person(phone, email)
+            if person is not None:
+                first[person] = min(first.get(person, (moment, row.data["id"])), (moment, row.data["id"]))
+        result: dict[tuple[str, str, str, str], Measures] = {}
+
+        def add(moment: datetime, marks: tuple[str, str, str]) -> Measures:
+            key = (moment.astimezone(local).date().isoformat(), *marks)
+            return result.setdefault(key, Measures())
+
+        for row, moment, phone, email in contacts:
+            person = _person(phone, email)
+            unique = person is None or first[person] == (moment, row.data["id"])
+            is_call = "caller" in row.data
+            if kpi_mode == "unique" and not unique:
+                continue
+            if kpi_mode == "tagged" and not (is_call and set(row.tags) & set(tags)):
+                continue
+            if is_call and row.channel is not None:
+                marks = _static_marks(
+                    row.channel.value, row.channel.utm_source, row.channel.utm_medium, channels, undefined
+                )
+            else:
+                marks = _visit_marks(row.visit, undefined)
+            add(moment, marks).inquiries += 1
+        for row in orders:
+            status = row.status
+            assert status is not None
+            group = status.type or "not_counted"
+            if group == "not_counted" and not include_not_counted:
+                continue
+            if row.marker is not None:
+                marks = _static_marks(row.marker, None, None, channels, undefined)
+            else:
+                marks = _visit_marks(row.visit, undefined)
+            measures = add(row.when["creation_date"], marks)
+            measures.deals += 1
+            amount = float(row.data["revenue"])
+            measures.revenue += amount if group == "paid" else 0.0
+            measures.forecast_revenue += amount if group in ("progress", "paid") else 0.0
+        return result
 
     def lead_truth(self, project_id: int) -> list[LeadTruth]:
         """Every generated proxy lead of the project with the visit it came from."""
@@ -737,6 +879,40 @@ class RoistatData:
             "integration": {"is_lead_auto_create": "1", "crm": {"enabled": 1, "custom_fields": []}},
             "needed_phone_count": 1,
         }
+
+
+@dataclass
+class Measures:
+    inquiries: int = 0
+    deals: int = 0
+    revenue: float = 0.0
+    forecast_revenue: float = 0.0
+
+
+def _person(phone: str | None, email: str | None) -> str | None:
+    digits = "".join(char for char in phone or "" if char.isdigit())
+    if digits:
+        return digits
+    return f"email:{email.strip().lower()}" if email else None
+
+
+def _static_marks(
+    marker: str,
+    utm_source: str | None,
+    utm_medium: str | None,
+    channels: Mapping[str, tuple[str, str, str]],
+    undefined: str,
+) -> tuple[str, str, str]:
+    if marker in channels:
+        return channels[marker]
+    return (utm_source or marker, utm_medium or NONE, undefined)
+
+
+def _visit_marks(visit: _Visit | None, undefined: str) -> tuple[str, str, str]:
+    if visit is None:
+        return (NONE, NONE, undefined)
+    source = visit.source
+    return (source.utm_source or source.marker, source.utm_medium or NONE, visit.campaign or undefined)
 
 
 # --- list grammar (A4) ------------------------------------------------------------------------------
@@ -942,6 +1118,9 @@ class RoistatKnobs:
     proxy_lead_key: str = "ProxyLead"
     #: [UNCERTAIN] A6.5: the time zone of the proxy-leads `period` days, "project" or "utc".
     proxy_period_timezone: str = "project"
+    #: The call list answers every call, whatever date filter it was sent (a vendor answering more than
+    #: asked, or a filter it ignores: Part D.3).
+    calls_ignore_date_filter: bool = False
 
 
 class RoistatSimulator(Simulator):
@@ -1172,6 +1351,8 @@ class RoistatSimulator(Simulator):
     def _calls(self, request: SimRequest, project: int, *, key: str) -> dict[str, Any]:
         self._option(project, "calltracking")
         body = self._list_body(request)
+        if self.knobs.calls_ignore_date_filter:
+            body = {**body, "filters": None}
         selected = self._select(
             project, "calls", CALLS, body, lambda days: [r for i in days for r in self.data.day(project, i).calls]
         )

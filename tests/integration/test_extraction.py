@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from leadhub.connectors.ringostat import SPEC as RINGOSTAT
 from leadhub.extract.dispatch import use_local_runner
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector, run_vendor
-from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery, conversion_report
 from leadhub.setup.connectors import ConnectorCreate, Connectors
@@ -73,12 +73,12 @@ class World:
                 if call.pool == STATIC_RULE["value"]:
                     marks = (STATIC_RULE["source"], STATIC_RULE["traffic_type"], STATIC_RULE["campaign"])
                 else:
-                    marks = ("(none)", "(none)", UNDEFINED_CAMPAIGN)
+                    marks = ("(none)", "(none)", RINGOSTAT.undefined_campaign)
             else:
                 marks = (
                     _mark(call.utm_source) or "(none)",
                     _mark(call.utm_medium) or "(none)",
-                    _mark(call.utm_campaign) or UNDEFINED_CAMPAIGN,
+                    _mark(call.utm_campaign) or RINGOSTAT.undefined_campaign,
                 )
             expected[(call.calldate.astimezone(ZoneInfo(ZONE)).date().isoformat(), *marks)] += 1
         return expected

@@ -30,7 +30,6 @@ from leadhub.attribution.rules import (
     reject,
     row_tags,
     text_id,
-    utm_marks,
 )
 from leadhub.models.conversion import Conversion, Kind
 
@@ -48,10 +47,10 @@ def is_first_contact(row: Mapping[str, Any]) -> bool:
     return repeated != 1
 
 
-def _remember(known: dict[tuple[Any, ...], Marks], utm: tuple[Any, ...]) -> Marks:
+def _remember(known: dict[tuple[Any, ...], Marks], utm: tuple[Any, ...], rules: AttributionRules) -> Marks:
     if len(known) >= KNOWN_MARKS_LIMIT:
         known.clear()
-    marks = known[utm] = utm_marks(*utm)
+    marks = known[utm] = rules.utm_marks(*utm)
     return marks
 
 
@@ -90,9 +89,9 @@ def normalise_calls(
             try:
                 marks = known_marks.get(utm)
             except TypeError:  # a mark that is not text: unusual, not worth remembering
-                marks = utm_marks(*utm)
+                marks = rules.utm_marks(*utm)
             if marks is None:
-                marks = _remember(known_marks, utm)
+                marks = _remember(known_marks, utm, rules)
         disposition = row.get("disposition")
         if disposition.__class__ is str:
             status = dispositions.get(disposition)

@@ -2,22 +2,28 @@
 leads, A6.6 clients; seed 000). Pure: rows in, conversions out.
 
 - Calls (A6.1): a static call (`static_source` non-null) takes the marks of the matching static channel
-  (see `rules`), or lands in «Неизвестная кампания (Undefined)» with the source / medium of its
-  `static_source`. A dynamic call takes the UTM of its visit (`visit.source.utm_*`, the client asks for
-  `extend:["visit"]`); with no visit UTM source, the level-1 marker names the source. No visit: Undefined.
-- First contact (KPI «Уникальные»): Roistat sends no such flag, so a call is a first contact when its
-  `caller` has not called before — in `seen_callers` (a set the caller may carry across batches) or
-  earlier in the batch. Rows are read in the order given: the client sorts calls by date (A4).
-- Orders (A6.3, A6.4): status name and type come from the status dictionary (`status/list`), falling
+  (see `rules`), or lands in the Undefined campaign with the source / medium of its `static_source`. A
+  dynamic call takes the UTM of its visit (`visit.source.utm_*`, the client asks for `extend:["visit"]`);
+  with no visit UTM source, the level-1 marker names the source. No visit: Undefined.
+- Markers on deals and proxy leads: their `roistat` field holds the visit number, or — for a deal made
+  from a static call, and the proxy lead Roistat makes for it — the channel's marker (any text that is
+  not a number). A marker is matched against the static channels as a static call's is.
+- First contact (KPI «Уникальные обращения»): Roistat sends no such flag. A call or a genuine proxy lead
+  is a first contact when no earlier call or proxy lead of the same person (phone, else e-mail) is in the
+  `FirstContactIndex` the caller carries across days and streams (each batch is recorded into it first).
+- Orders (A6.3, A6.4): status name and group come from the status dictionary (`status/list`), falling
   back to the status object on the deal. A type other than progress / paid / canceled — null, absent,
   or a status missing from the dictionary — is «Не учитывается» (`NOT_COUNTED`): such deals are left out
-  when `include_not_counted` is off. Orders are deals, not contacts: the KPI filter does not apply.
+  when `include_not_counted` is off. Revenue is the amount of a paid deal, forecast revenue that of a
+  deal in progress or paid. Deals are not inquiries: the KPI filter does not apply.
 - Proxy leads (A6.5): forms, chats and other non-call contacts. Kind: chat when the lead's `title`
   names a chat or messenger (a word starting with чат / chat, or jivo, whatsapp, telegram, viber,
-  мессенджер, messenger), else form. A proxy lead has only a visit id (`roistat`): its marks come from
-  its `visit` (attached at extraction from `site/visit/list`), or `visits` when given (e.g.
-  `visit_index` of extended call/order rows), else Undefined. First contact is by phone, in
-  creation order. The KPI filter applies; proxy leads carry no tags, so the tagged mode keeps none.
+  мессенджер, messenger), else form. Seed 000: Roistat also creates proxy leads "artificially" for CRM
+  deals that had no inquiry. Such a lead comes after its deal, while a genuine one creates its deal, so
+  a lead whose deal (`order`, attached at extraction) was created at or before it is artificial: kept,
+  but not an inquiry and never a first contact. Marks come from its `visit` (attached at extraction),
+  or `visits` when given, or its marker, else Undefined. Proxy leads carry no tags: the tagged mode
+  keeps none.
 - Clients (A6.6) are not conversions: `normalise_clients` gives plain JSON-ready rows for the client
   report.
 """
@@ -26,25 +32,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from leadhub.attribution.rules import (
     COUNTED_STATUS_TYPES,
-    NOT_COUNTED,
     PLACEHOLDER,
-    UNDEFINED_MARKS,
     AttributionRules,
+    FirstContactIndex,
     Marks,
+    ProjectClock,
     Rejected,
     build_conversion,
     clean_mark,
+    contact_key,
     lenient_float,
     lenient_int,
     reject,
     row_tags,
     text_id,
 )
-from leadhub.models.conversion import UNDEFINED_CAMPAIGN, Conversion, Kind
+from leadhub.models.conversion import NOT_COUNTED, UNDEFINED_CAMPAIGN, Conversion, Kind, deal_revenues
 
 VENDOR = "roistat"
 CALL = Kind.CALL
@@ -60,13 +68,13 @@ KNOWN_SOURCES_LIMIT = 50_000
 # --- marks -----------------------------------------------------------------------------------------
 
 
-def source_marks(source: Mapping[str, Any]) -> Marks:
+def source_marks(source: Mapping[str, Any], undefined: str = UNDEFINED_CAMPAIGN) -> Marks:
     """Marks of a visit's `source` object: its UTM, the level-1 marker standing in for a missing utm_source."""
     campaign = clean_mark(source.get("utm_campaign"))
     return (
         clean_mark(source.get("utm_source")) or _level_1_marker(source) or PLACEHOLDER,
         clean_mark(source.get("utm_medium")) or PLACEHOLDER,
-        campaign or UNDEFINED_CAMPAIGN,
+        campaign or undefined,
         clean_mark(source.get("utm_content")),
         clean_mark(source.get("utm_term")),
         False,
@@ -80,10 +88,18 @@ def _level_1_marker(source: Mapping[str, Any]) -> str | None:
     return clean_mark(source.get("system_name"))
 
 
-def unmatched_static_marks(static_source: Mapping[str, Any]) -> Marks:
+def unmatched_static_marks(static_source: Mapping[str, Any], undefined: str = UNDEFINED_CAMPAIGN) -> Marks:
     """A static channel nobody configured: Undefined (seed 000), keeping what source it names."""
     source, medium, _, content, keyword, _ = source_marks(static_source)
-    return (source, medium, UNDEFINED_CAMPAIGN, content, keyword, False)
+    return (source, medium, undefined, content, keyword, False)
+
+
+def marker_in(value: Any) -> str | None:
+    """The marker a deal's or proxy lead's `roistat` field holds instead of a visit number, if any."""
+    text = text_id(value)
+    if text is None or text.isdigit():
+        return None
+    return clean_mark(text.strip())
 
 
 class Attribution:
@@ -103,14 +119,22 @@ class Attribution:
                 return self._remembered(static_source, static=True)
             if isinstance(static_source, str):  # a bare marker, should a payload ever send one
                 return self._work_out({"system_name": static_source}, static=True)
-            return self._work_out(static_source, static=True) if isinstance(static_source, Mapping) else UNDEFINED_MARKS
+            if isinstance(static_source, Mapping):
+                return self._work_out(static_source, static=True)
+            return self.rules.undefined_marks
         return self.visit(visit)
 
-    def visit(self, visit: Mapping[str, Any] | None) -> Marks:
+    def visit(self, visit: Mapping[str, Any] | None, roistat: Any = None) -> Marks:
+        """A deal's or proxy lead's marks: its visit's source, else the marker its `roistat` field holds."""
         source = visit.get("source") if visit else None
         if source.__class__ is dict:
             return self._remembered(source, static=False)
-        return self._work_out(source, static=False) if source and isinstance(source, Mapping) else UNDEFINED_MARKS
+        if source and isinstance(source, Mapping):
+            return self._work_out(source, static=False)
+        marker = marker_in(roistat) if roistat is not None else None
+        if marker is not None:
+            return self._remembered({"system_name": marker, "system_name_by_level": [marker]}, static=True)
+        return self.rules.undefined_marks
 
     def _remembered(self, source: dict[str, Any], *, static: bool) -> Marks:
         get = source.get
@@ -135,9 +159,10 @@ class Attribution:
         return marks
 
     def _work_out(self, source: Mapping[str, Any], *, static: bool) -> Marks:
+        undefined = self.rules.undefined_campaign
         if static:
-            return self.rules.static_marks(source) or unmatched_static_marks(source)
-        return source_marks(source)
+            return self.rules.static_marks(source) or unmatched_static_marks(source, undefined)
+        return source_marks(source, undefined)
 
 
 def visit_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -160,25 +185,30 @@ def normalise_calls(
     rules: AttributionRules,
     vendor_account_id: str,
     *,
-    seen_callers: set[str] | None = None,
+    contacts: FirstContactIndex | None = None,
     rejected: Rejected | None = None,
 ) -> Iterator[Conversion]:
     """One conversion per call the KPI mode keeps (A6.1); rows with no id or date go to `rejected`."""
-    seen = set() if seen_callers is None else seen_callers
+    index = FirstContactIndex() if contacts is None else contacts
     account = str(vendor_account_id)
     read_time = rules.clock.read
     filtering = rules.filters_contacts
     keeps = rules.keeps
     marks_of = Attribution(rules).call
+    readable = []
     for row in rows:
         call_id = text_id(row.get("id"))
         when = read_time(row.get("date"))
         if call_id is None or when is None:
             reject(rejected, row, "a call needs an id and a date")
             continue
+        person = contact_key(row.get("caller"))
+        index.record(person, when[0], call_id)
+        readable.append((row, call_id, when, person))
+    for row, call_id, when, person in readable:
         raw_tags = row.get("tags")
         tags = row_tags(raw_tags) if raw_tags else ()
-        unique = _first_contact(row.get("caller"), seen)
+        unique = index.is_first(person, when[0], call_id)
         if filtering and not keeps(tags, unique):
             continue
         visit = row.get("visit")
@@ -206,20 +236,6 @@ def normalise_calls(
             visit_id=text_id(visit_id),
             ga_client_id=text_id(visit.get("google_client_id")) if visit else None,
         )
-
-
-def _first_contact(phone: Any, seen: set[str]) -> bool:
-    """True for a number not seen before (which it then is); a row with no number counts as first.
-    Numbers compare by their digits: Roistat sends callers as digits, clients may keep a leading +."""
-    if phone.__class__ is not str:
-        phone = text_id(phone) or ""
-    number = phone if phone.isdigit() else "".join(char for char in phone if char.isdigit())
-    if not number:
-        return True
-    if number in seen:
-        return False
-    seen.add(number)
-    return True
 
 
 # --- orders ----------------------------------------------------------------------------------------
@@ -276,10 +292,13 @@ def normalise_orders(
         status_name, status_type = order_status(row, dictionary)
         if not rules.counts_status(status_type):
             continue
-        visit_id = text_id(row.get("roistat") or row.get("visit_id"))
+        roistat = row.get("roistat") or row.get("visit_id")
+        visit_id = text_id(roistat) if marker_in(roistat) is None else None
         visit = row.get("visit")
         if not isinstance(visit, Mapping):
             visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
+        amount = lenient_float(row.get("revenue"))
+        revenue, forecast = deal_revenues(amount, status_type)
         yield build_conversion(
             VENDOR,
             "orders",
@@ -287,16 +306,19 @@ def normalise_orders(
             account,
             ORDER,
             when,
-            visit_marks(visit),
+            visit_marks(visit, roistat),
             {
                 "source_type": text_id(row.get("source_type")),
                 "client_id": text_id(row.get("client_id")),
+                "amount": amount,
                 "cost": lenient_float(row.get("cost")),
                 "profit": lenient_float(row.get("profit")),
             },
+            inquiry=False,
             status=status_name,
             status_type=status_type,
-            revenue=lenient_float(row.get("revenue")),
+            revenue=revenue,
+            forecast_revenue=forecast,
             visit_id=visit_id,
             ga_client_id=text_id(visit.get("google_client_id")) if visit else None,
         )
@@ -310,30 +332,47 @@ def lead_kind(lead: Mapping[str, Any]) -> Kind:
     return Kind.CHAT if isinstance(title, str) and CHAT_TITLE.search(title) else Kind.FORM
 
 
+def is_artificial(lead: Mapping[str, Any], created: datetime, clock: ProjectClock) -> bool:
+    """A proxy lead Roistat made for a CRM deal without an inquiry (seed 000): its deal (`order`,
+    attached at extraction) was created at or before it. A lead whose deal is unknown is taken as genuine."""
+    order = lead.get("order")
+    if not isinstance(order, Mapping):
+        return False
+    deal_created = clock.read(order.get("creation_date"))
+    return deal_created is not None and deal_created[0] <= created
+
+
 def normalise_proxy_leads(
     rows: Iterable[Mapping[str, Any]],
     rules: AttributionRules,
     vendor_account_id: str,
     *,
     visits: Visits | None = None,
-    seen_phones: set[str] | None = None,
+    contacts: FirstContactIndex | None = None,
     rejected: Rejected | None = None,
 ) -> Iterator[Conversion]:
-    """One conversion per proxy lead the KPI mode keeps (A6.5): a form or a chat."""
-    seen = set() if seen_phones is None else seen_phones
+    """One conversion per proxy lead the KPI mode keeps (A6.5): a form or a chat; artificial leads are
+    marked as no inquiry."""
+    index = FirstContactIndex() if contacts is None else contacts
     account = str(vendor_account_id)
     visit_marks = Attribution(rules).visit
-    # One small answer a day with no documented order: sort it, so "first contact" means first in time.
-    for row in sorted(rows, key=lambda lead: str(lead.get("creation_date") or "")):
+    readable = []
+    for row in rows:
         lead_id = text_id(row.get("id"))
         when = rules.clock.read(row.get("creation_date"))
         if lead_id is None or when is None:
             reject(rejected, row, "a proxy lead needs an id and a creation date")
             continue
-        unique = _first_contact(row.get("phone"), seen)
+        artificial = is_artificial(row, when[0], rules.clock)
+        person = None if artificial else contact_key(row.get("phone"), row.get("email"))
+        index.record(person, when[0], lead_id)
+        readable.append((row, lead_id, when, person, artificial))
+    for row, lead_id, when, person, artificial in readable:
+        unique = not artificial and index.is_first(person, when[0], lead_id)
         if not rules.keeps((), unique):
             continue
-        visit_id = text_id(row.get("roistat"))
+        roistat = row.get("roistat")
+        visit_id = text_id(roistat) if marker_in(roistat) is None else None
         visit = row.get("visit")
         if not isinstance(visit, Mapping):
             visit = visits.get(visit_id) if visits is not None and visit_id is not None else None
@@ -344,9 +383,14 @@ def normalise_proxy_leads(
             account,
             lead_kind(row),
             when,
-            visit_marks(visit),
-            {"title": text_id(row.get("title")), "order_id": text_id(row.get("order_id"))},
+            visit_marks(visit, roistat),
+            {
+                "title": text_id(row.get("title")),
+                "order_id": text_id(row.get("order_id")),
+                "artificial": artificial,
+            },
             unique=unique,
+            inquiry=not artificial,
             visit_id=visit_id,
             ga_client_id=text_id(visit.get("google_client_id")) if visit else None,
         )

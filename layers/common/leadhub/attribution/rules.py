@@ -13,16 +13,20 @@ Static-channel matching (the "Параметр" column):
 - Roistat (roistat-ringostat.md A6.1, A6.2): a static call carries `static_source`, the channel's
   marker (`system_name`, the `options.static_source` of its script) and the UTM marks set on the
   script. The parameter names which of these the value is compared with: `roistat` / `marker` /
-  `маркер` / `system_name` → `system_name`; `utm_source` … `utm_content`, `openstat` → that key. A
-  parameter we do not know is read as the marker, because the marker is what every static channel
-  has. Parameter names are compared trimmed and case-folded (they name a field); values exactly.
-  Rules apply only to static calls (`static_source` non-null); when several match, the first row of
-  the settings wins.
+  `маркер` / `system_name` → `system_name`; `utm_source` … `utm_content`, `openstat` → that key. Any
+  other parameter is refused by the settings (it could never match). Parameter names are compared
+  trimmed and case-folded (they name a field); values exactly. Rules apply to every row carrying a
+  marker: a static call's `static_source`, and a deal's or proxy lead's `roistat` field when it holds
+  a marker instead of a visit number (a deal made from a static call). When several match, the
+  first row of the settings wins.
 - Ringostat (B2.2, seed 001): the value is the number pool's name, compared with the call's
   `pool_name` exactly; the parameter column is not consulted (the pool is the only key seed 001 has).
 
 Marks: a value that is absent, empty, blank or GA's "(not set)" counts as no value; no source or
-traffic type reads as `PLACEHOLDER` "(none)".
+traffic type reads as `PLACEHOLDER` "(none)"; no campaign reads as the vendor's Undefined label
+(`undefined_campaign`, declared by each vendor's spec).
+
+Tags: one normalisation on both sides (`normalise_tag`: trimmed).
 
 The hot path is plain: marks are tuples, static lookups are dicts prepared here, and conversions
 are built without validation by `new_conversion` (the callers check the types themselves).
@@ -38,20 +42,17 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from leadhub.models.conversion import UNDEFINED_CAMPAIGN, Conversion, Kind
-from leadhub.models.settings import KpiMode, KpiSettings, StaticChannel, Vendor
+from leadhub.models.conversion import NOT_COUNTED, STATUS_GROUPS, UNDEFINED_CAMPAIGN, Conversion, Kind
+from leadhub.models.settings import KpiMode, KpiSettings, StaticChannel, Vendor, normalise_tag
 
 #: Source / traffic type of a conversion that has none.
 PLACEHOLDER = "(none)"
 #: GA's "no value" mark (Ringostat B2.2 sends GA-style marks).
 NOT_SET = "(not set)"
-#: The status type of a deal in «Не учитывается» (same word as `leadhub.vendors.roistat.NOT_COUNTED`).
-NOT_COUNTED = "not_counted"
-COUNTED_STATUS_TYPES = frozenset({"progress", "paid", "canceled"})
+COUNTED_STATUS_TYPES = frozenset(STATUS_GROUPS)
 
 #: (source, traffic type, campaign, content, keyword, set by a static channel)
 Marks = tuple[str, str, str, str | None, str | None, bool]
-UNDEFINED_MARKS: Marks = (PLACEHOLDER, PLACEHOLDER, UNDEFINED_CAMPAIGN, None, None, False)
 
 MARKER = "system_name"
 #: Roistat static-channel parameter → the `static_source` key its value is compared with.
@@ -74,8 +75,9 @@ _UNKNOWN: Any = object()
 _LAST_INSTANT_OF_HOUR = timedelta(hours=1, microseconds=-1)
 
 
-def roistat_parameter_key(parameter: str) -> str:
-    return ROISTAT_PARAMETER_KEYS.get(parameter.strip().casefold(), MARKER)
+def roistat_parameter_key(parameter: str) -> str | None:
+    """The `static_source` key a Roistat static-channel parameter names; None for one Roistat has not."""
+    return ROISTAT_PARAMETER_KEYS.get(parameter.strip().casefold())
 
 
 def clean_mark(value: Any) -> str | None:
@@ -87,12 +89,14 @@ def clean_mark(value: Any) -> str | None:
     return clean_mark(str(value))
 
 
-def utm_marks(source: Any, medium: Any, campaign: Any, content: Any, term: Any) -> Marks:
-    """Marks from a visit's UTM; no campaign means «Неизвестная кампания (Undefined)»."""
+def utm_marks(
+    source: Any, medium: Any, campaign: Any, content: Any, term: Any, *, undefined: str = UNDEFINED_CAMPAIGN
+) -> Marks:
+    """Marks from a visit's UTM; no campaign means the vendor's Undefined campaign."""
     return (
         clean_mark(source) or PLACEHOLDER,
         clean_mark(medium) or PLACEHOLDER,
-        clean_mark(campaign) or UNDEFINED_CAMPAIGN,
+        clean_mark(campaign) or undefined,
         clean_mark(content),
         clean_mark(term),
         False,
@@ -163,21 +167,23 @@ def row_tags(raw: Any) -> tuple[str, ...]:
     for item in raw:
         name = (item.get("name") or item.get("title")) if isinstance(item, Mapping) else item
         if isinstance(name, str | int) and str(name).strip():
-            tags.append(str(name).strip())
+            tags.append(normalise_tag(str(name)))
     return tuple(tags)
 
 
 class ProjectClock:
     """Vendor timestamps → (UTC instant, date in the project's zone).
 
-    A naive timestamp is UTC (Roistat A5: proxy leads and clients). The project's date is remembered
-    per hour of the vendor's text, so most rows pay for one ISO parse and one dict lookup.
+    A naive timestamp is read in `naive_zone`: UTC for Roistat (A5: "a value without an offset is
+    read as UTC"; proxy leads and clients are documented UTC0). The project's date is remembered per
+    hour of the vendor's text, so most rows pay for one ISO parse and one dict lookup.
     """
 
-    __slots__ = ("_dates", "zone")
+    __slots__ = ("_dates", "naive_zone", "zone")
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self, zone: ZoneInfo, naive_zone: ZoneInfo | None = None) -> None:
         self.zone = zone
+        self.naive_zone = naive_zone
         #: "YYYY-MM-DDTHH" + the text after the seconds (its offset) → the project date of that whole
         #: hour, or None when midnight or a clock change falls inside it (then each row is worked out).
         self._dates: dict[str, date | None] = {}
@@ -190,7 +196,9 @@ class ProjectClock:
             return None
         original = moment
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+            moment = moment.replace(tzinfo=self.naive_zone or UTC)
+            if self.naive_zone is not None:
+                moment = moment.astimezone(UTC)
         elif moment.tzinfo is not UTC:
             moment = moment.astimezone(UTC)
         if 19 <= len(text) <= 25 and text[13] == ":" == text[16]:  # "YYYY-MM-DDTHH:MM:SS" + offset
@@ -224,6 +232,8 @@ class AttributionRules:
         "pool_marks",
         "roistat_channels",
         "tags",
+        "undefined_campaign",
+        "undefined_marks",
         "vendor",
         "zone",
     )
@@ -237,16 +247,21 @@ class AttributionRules:
         static_channels: Iterable[StaticChannel] = (),
         include_not_counted: bool = True,
         project_timezone: str | ZoneInfo = "UTC",
+        undefined_campaign: str = UNDEFINED_CAMPAIGN,
+        naive_timezone: str | None = None,
     ) -> None:
         self.vendor = Vendor(vendor)
+        #: The vendor's label for no campaign (seed 000: «Неизвестная кампания (Undefined)»; 001: without it).
+        self.undefined_campaign = undefined_campaign
+        self.undefined_marks: Marks = (PLACEHOLDER, PLACEHOLDER, undefined_campaign, None, None, False)
         self.kpi_mode = KpiMode(kpi_mode)
         #: False in «Все обращения»: the hot loops then skip the filter altogether.
         self.filters_contacts = self.kpi_mode is not KpiMode.ALL
         #: Only the tagged mode filters by tags (settings' `effective_tags`).
-        self.tags = frozenset(tags) if self.kpi_mode is KpiMode.TAGGED else frozenset()
+        self.tags = frozenset(map(normalise_tag, tags)) if self.kpi_mode is KpiMode.TAGGED else frozenset()
         self.include_not_counted = include_not_counted
         self.zone = project_timezone if isinstance(project_timezone, ZoneInfo) else ZoneInfo(project_timezone)
-        self.clock = ProjectClock(self.zone)
+        self.clock = ProjectClock(self.zone, ZoneInfo(naive_timezone) if naive_timezone else None)
         channels = list(static_channels)
         #: Ringostat: pool name → marks; the first row of the settings wins.
         self.pool_marks: dict[str, Marks] = {}
@@ -258,13 +273,21 @@ class AttributionRules:
         else:
             by_key: dict[str, dict[str, tuple[int, Marks]]] = {}
             for row, channel in enumerate(channels):
-                values = by_key.setdefault(roistat_parameter_key(channel.parameter), {})
-                values.setdefault(channel.value, (row, channel_marks(channel)))
+                key = roistat_parameter_key(channel.parameter)
+                if key is not None:  # the settings refuse any other parameter
+                    by_key.setdefault(key, {}).setdefault(channel.value, (row, channel_marks(channel)))
             self.roistat_channels = tuple(by_key.items())
 
     @classmethod
-    def from_settings(cls, settings: BaseModel, *, project_timezone: str | ZoneInfo) -> AttributionRules:
-        """Rules from validated Roistat or Ringostat settings (`settings_for`)."""
+    def from_settings(
+        cls,
+        settings: BaseModel,
+        *,
+        project_timezone: str | ZoneInfo,
+        undefined_campaign: str = UNDEFINED_CAMPAIGN,
+        naive_timezone: str | None = None,
+    ) -> AttributionRules:
+        """Rules from validated Roistat or Ringostat settings, with the vendor's facts (its spec)."""
         if not isinstance(settings, KpiSettings):
             raise TypeError(f"no attribution rules for {type(settings).__name__}")
         return cls(
@@ -274,7 +297,12 @@ class AttributionRules:
             static_channels=settings.static_channels,
             include_not_counted=getattr(settings, "include_not_counted", True),
             project_timezone=project_timezone,
+            undefined_campaign=undefined_campaign,
+            naive_timezone=naive_timezone,
         )
+
+    def utm_marks(self, source: Any, medium: Any, campaign: Any, content: Any, term: Any) -> Marks:
+        return utm_marks(source, medium, campaign, content, term, undefined=self.undefined_campaign)
 
     def keeps(self, tags: tuple[str, ...], unique: bool) -> bool:
         """The Performance KPI filter for a contact (call, form, chat)."""
@@ -298,6 +326,81 @@ class AttributionRules:
             if hit is not None and (found is None or hit[0] < found[0]):
                 found = hit
         return found[1] if found is not None else None
+
+
+# --- windows --------------------------------------------------------------------------------------
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def trim_to_window(
+    rows: Iterable[dict[str, Any]], field: str, start: datetime, end: datetime, clock: ProjectClock
+) -> list[dict[str, Any]]:
+    """The rows whose `field` falls in [start, end): a vendor may answer more than it was asked (or
+    ignore a filter), and a day must hold only its own rows. Roistat's usual `…+0000` text is compared
+    as text; anything else is read by the clock. A row whose time cannot be read belongs to no day."""
+    low, high = _utc_text(start), _utc_text(end)
+    exact = start.microsecond == 0 == end.microsecond
+    kept = []
+    for row in rows:
+        text = row.get(field)
+        if exact and text.__class__ is str and len(text) == 24 and text.endswith("+0000") and text[10] == "T":
+            if low <= text[:19] < high:
+                kept.append(row)
+            continue
+        when = clock.read(text)
+        if when is not None and start <= when[0] < end:
+            kept.append(row)
+    return kept
+
+
+# --- first contacts -------------------------------------------------------------------------------
+
+#: (UTC instant as ISO text, contact id): orders contacts in time, ties by id, so any reading order agrees.
+FirstSeen = tuple[str, str]
+
+
+def contact_key(phone: Any, email: Any = None) -> str | None:
+    """Who made a contact: the phone's digits (a Russian 8… number read as 7…), else the e-mail
+    (trimmed, case-folded); None when neither is known."""
+    text = phone if phone.__class__ is str else (text_id(phone) or "")
+    digits = text if text.isdigit() else "".join(char for char in text if char.isdigit())
+    if digits:
+        return "7" + digits[1:] if len(digits) == 11 and digits[0] == "8" else digits
+    if isinstance(email, str) and email.strip():
+        return "email:" + email.strip().casefold()
+    return None
+
+
+class FirstContactIndex:
+    """When each person first contacted a connector, across days and streams (calls, forms, chats).
+    A contact is a first contact (KPI «Уникальные обращения») when no contact of the same person came
+    earlier. Recording keeps the earliest, so recording days again, in any order, changes nothing."""
+
+    __slots__ = ("changed", "first")
+
+    def __init__(self, first: dict[str, list[str]] | None = None) -> None:
+        #: person → [instant, contact id] of their earliest contact (lists: what JSON gives back).
+        self.first: dict[str, list[str]] = first if first is not None else {}
+        self.changed = False
+
+    def record(self, key: str | None, instant: datetime, contact_id: str) -> None:
+        if key is None:
+            return
+        seen = (instant.isoformat(), contact_id)
+        known = self.first.get(key)
+        if known is None or seen < (known[0], known[1]):
+            self.first[key] = list(seen)
+            self.changed = True
+
+    def is_first(self, key: str | None, instant: datetime, contact_id: str) -> bool:
+        """True unless an earlier contact of the same person is recorded (record this one first)."""
+        if key is None:
+            return True
+        known = self.first.get(key)
+        return known is None or (instant.isoformat(), contact_id) <= (known[0], known[1])
 
 
 # --- building conversions without validation ---------------------------------------------------
@@ -345,9 +448,11 @@ def _fast_path_agrees() -> bool:
         "tags": ("a",),
         "unique": True,
         "static_channel": False,
+        "inquiry": True,
         "status": None,
         "status_type": None,
         "revenue": None,
+        "forecast_revenue": None,
         "visit_id": None,
         "ga_client_id": None,
         "extra": {"n": 1},
@@ -378,9 +483,11 @@ def build_conversion(  # noqa: PLR0917  (every conversion has these eight; posit
     *,
     tags: tuple[str, ...] = (),
     unique: bool = True,
+    inquiry: bool = True,
     status: str | None = None,
     status_type: str | None = None,
     revenue: float | None = None,
+    forecast_revenue: float | None = None,
     visit_id: str | None = None,
     ga_client_id: str | None = None,
 ) -> Conversion:
@@ -403,9 +510,11 @@ def build_conversion(  # noqa: PLR0917  (every conversion has these eight; posit
             "tags": tags,
             "unique": unique,
             "static_channel": marks[5],
+            "inquiry": inquiry,
             "status": status,
             "status_type": status_type,
             "revenue": revenue,
+            "forecast_revenue": forecast_revenue,
             "visit_id": visit_id,
             "ga_client_id": ga_client_id,
             "extra": extra,

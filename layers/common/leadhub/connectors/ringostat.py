@@ -75,6 +75,7 @@ SPEC = VendorSpec(
     settings_example=SETTINGS_EXAMPLE,
     vendor=Vendor.RINGOSTAT,
     title="Ringostat",
+    undefined_campaign="Неизвестная кампания",  # seed 001's label
     check_sees="its projects, by number only: Ringostat does not pass names",
     credentials=RingostatCredentials,
     settings=RingostatSettings,

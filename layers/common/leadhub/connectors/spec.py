@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from leadhub.extract.streams import StreamBuilder
+from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.credentials import VendorCredentials, Verified
 from leadhub.models.settings import Vendor
 
@@ -51,6 +52,10 @@ class VendorSpec:
     readers: StreamBuilder | None = None
     #: What the static-channel value column is called (seed 000 / 001); None: no static channels.
     channel_value_label: str | None = None
+    #: The campaign conversions with none show under (seed 000 Roistat; seed 001 Ringostat has its own).
+    undefined_campaign: str = UNDEFINED_CAMPAIGN
+    #: The zone a vendor timestamp without an offset is read in; None: UTC.
+    naive_timezone: str | None = None
     #: Settings a user of this vendor would send: the example Swagger UI offers.
     settings_example: dict[str, Any] = field(default_factory=dict)
 

@@ -29,7 +29,12 @@ def build_streams(
     if spec.readers is None:
         return []
     settings = connector.settings
-    rules = AttributionRules.from_settings(spec.validate_settings(settings), project_timezone=zone)
+    rules = AttributionRules.from_settings(
+        spec.validate_settings(settings),
+        project_timezone=zone,
+        undefined_campaign=spec.undefined_campaign,
+        naive_timezone=spec.naive_timezone,
+    )
     readers = spec.readers(ExtractionInputs(connector, secret, rules, zone, statuses))
     return [
         StreamReader(stream.name, stream.lookback(settings), *readers[stream.name], snapshot=stream.snapshot)

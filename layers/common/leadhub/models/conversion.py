@@ -7,7 +7,20 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Roistat's label for conversions with no campaign (seed 000); each vendor declares its own
+#: (`VendorSpec.undefined_campaign`: Ringostat's, seed 001, is «Неизвестная кампания»).
 UNDEFINED_CAMPAIGN = "Неизвестная кампания (Undefined)"
+
+#: Deal status groups (Roistat A6.4 and seed 003): «В работе», «Оплаченные», «Отмененные», and the
+#: implicit fourth, «Не учитывается».
+PROGRESS = "progress"
+PAID = "paid"
+CANCELED = "canceled"
+NOT_COUNTED = "not_counted"
+STATUS_GROUPS = (PROGRESS, PAID, CANCELED)
+#: Revenue is the paid deals; forecast revenue adds the deals still in progress.
+REVENUE_GROUPS = frozenset({PAID})
+FORECAST_GROUPS = frozenset({PROGRESS, PAID})
 
 
 class Kind(StrEnum):
@@ -40,13 +53,29 @@ class Conversion(BaseModel):
     unique: bool = True
     #: True when a static-channel rule set source / type / campaign.
     static_channel: bool = False
+    #: An inquiry (обращение) counted once: a call or a genuine form / chat; not a deal, not a proxy
+    #: lead Roistat created for a CRM deal that had no inquiry.
+    inquiry: bool = True
     status: str | None = None
+    #: A deal's status group: `progress`, `paid`, `canceled` or `not_counted`.
     status_type: str | None = None
+    #: A deal's amount when it is paid, else 0 (None for what is not a deal).
     revenue: float | None = None
+    #: A deal's amount when it is in progress or paid, else 0 (None for what is not a deal).
+    forecast_revenue: float | None = None
     visit_id: str | None = None
     ga_client_id: str | None = None
     #: Free-form vendor extras that reports may want (duration, disposition…), kept small.
     extra: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+def deal_revenues(amount: float | None, status_group: str | None) -> tuple[float, float]:
+    """(revenue, forecast revenue) of a deal of this amount in this status group."""
+    value = amount or 0.0
+    return (
+        value if status_group in REVENUE_GROUPS else 0.0,
+        value if status_group in FORECAST_GROUPS else 0.0,
+    )
 
 
 _serializer = Conversion.__pydantic_serializer__

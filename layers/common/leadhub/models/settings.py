@@ -5,6 +5,7 @@ Validation names the field and, for list rows, the row number a user sees (1-bas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -30,6 +31,11 @@ class KpiMode(StrEnum):
 
 #: Typed text: at least one character that is not a space (the pattern is searched, not anchored).
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+
+
+def normalise_tag(tag: str) -> str:
+    """A tag as both sides compare it: trimmed (the vendors' tags come trimmed; a typed one may not)."""
+    return tag.strip()
 
 
 def _not_blank(value: str, field: str) -> str:
@@ -67,12 +73,20 @@ class StaticChannel(BaseModel):
         return (self.parameter, self.value)
 
 
-def duplicate_channel_errors(channels: list[StaticChannel]) -> list[str]:
-    """One message per row that repeats an earlier row's parameter and value."""
+def channel_match_key(channel: StaticChannel) -> tuple[str, str]:
+    """What a static channel is matched by, unless a vendor says otherwise: its parameter (a field
+    name: trimmed, case-folded) and its value (exactly as typed)."""
+    return (channel.parameter.strip().casefold(), channel.value)
+
+
+def duplicate_channel_errors(
+    channels: list[StaticChannel], match_key: Callable[[StaticChannel], tuple[str, str]] = channel_match_key
+) -> list[str]:
+    """One message per row that matches what an earlier row matches (so it could never apply)."""
     seen: dict[tuple[str, str], int] = {}
     problems = []
     for row, channel in enumerate(channels, start=1):
-        first = seen.setdefault(channel.key, row)
+        first = seen.setdefault(match_key(channel), row)
         if first != row:
             problems.append(
                 f"row {row}: parameter {channel.parameter!r} with value {channel.value!r} repeats row {first}"
@@ -95,8 +109,9 @@ class KpiSettings(BaseModel):
     tags: list[Text] = Field(
         default_factory=list,
         max_length=200,
-        description="«Теги»: kept exactly as typed, they must match the tags in the vendor's account; used only "
-        "when `kpi_mode` is `tagged`, which needs at least one.",
+        description="«Теги»: as typed, trimmed (as the vendor trims its own: tags differing only by spaces are "
+        "one); they must match the tags in the vendor's account. Used only when `kpi_mode` is `tagged`, which "
+        "needs at least one.",
         json_schema_extra={"uniqueItems": True},
     )
     static_channels: list[StaticChannel] = Field(
@@ -118,17 +133,24 @@ class KpiSettings(BaseModel):
     @field_validator("tags")
     @classmethod
     def _tags_distinct(cls, tags: list[str]) -> list[str]:
+        """Kept trimmed, as the vendor's are: tags that differ only by spaces are one tag."""
         for position, tag in enumerate(tags, start=1):
             _not_blank(tag, f"tag {position}")
+        tags = [normalise_tag(tag) for tag in tags]
         if len(set(tags)) != len(tags):
             repeated = sorted({tag for tag in tags if tags.count(tag) > 1})
-            raise ValueError(f"tags repeat: {repeated}")
+            raise ValueError(f"tags repeat (spaces around a tag do not count): {repeated}")
         return tags
+
+    @classmethod
+    def channel_match_key(cls, channel: StaticChannel) -> tuple[str, str]:
+        """What the vendor's static channels are matched by; a vendor refines it."""
+        return channel_match_key(channel)
 
     @field_validator("static_channels")
     @classmethod
     def _channels_distinct(cls, channels: list[StaticChannel]) -> list[StaticChannel]:
-        problems = duplicate_channel_errors(channels)
+        problems = duplicate_channel_errors(channels, cls.channel_match_key)
         if problems:
             raise ValueError("; ".join(problems))
         return channels

@@ -280,7 +280,11 @@ class RoistatClient:
     def proxy_leads(self, project_id: int, day: date) -> list[dict[str, Any]]:
         """Proxy leads of one day: one GET, no paging (A6.5). Roistat does not say in which zone the
         `period` days are; `creation_date` in each lead is naive UTC."""
-        period = f"{day.isoformat()}-{day.isoformat()}"
+        return self.proxy_leads_between(project_id, day, day)
+
+    def proxy_leads_between(self, project_id: int, first: date, last: date) -> list[dict[str, Any]]:
+        """Proxy leads of the days `first` to `last`, both included, in one GET (A6.5)."""
+        period = f"{first.isoformat()}-{last.isoformat()}"
         response, body = self._call("GET", "project/proxy-leads", project_id, params={"period": period})
         for key in ("ProxyLeads", "ProxyLead"):
             if key in body:

@@ -1,0 +1,219 @@
+"""The Roistat truth harness: extraction through the engine against the simulator, and what the stored
+conversions say equals what the simulator generated — per day and per source / traffic type / campaign,
+for every measure (inquiries, deals, revenue, forecast revenue) — after the first load, a repeated run,
+faults mid-run, a run stopped half-way, and in each KPI mode.
+
+The simulator models seed 000: artificial proxy leads for CRM deals without an inquiry, deals made from
+static calls (carrying the channel's marker), repeat contacts across days and across calls and forms
+(by phone, and by e-mail where a form has no phone), tagged and untagged calls, a «Не учитывается»
+status. Its `measures()` is worked out from what it generated, not from Leadhub's attribution.
+
+The measures are summed here from the conversion partitions with the fields the report uses
+(`inquiry`, `kind`, `revenue`, `forecast_revenue`: /work/wt/notes/n1-fields.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from leadhub.extract.engine import RunLimits
+from leadhub.extract.reattribute import reattribute
+from leadhub.extract.run import run_connector
+from leadhub.models.settings import Vendor
+from leadhub.setup.connectors import ConnectorCreate, Connectors
+from leadhub.setup.projects import ProjectCreate, Projects
+from leadhub.setup.status import connector_status
+from leadhub.store import aws as store_aws
+from leadhub.store.partitions import CONVERSIONS, PartitionStore
+from simulators.roistat import DEFAULT_API_KEY, RoistatKnobs, RoistatScenario, RoistatSimulator
+
+ZONE = "Europe/Moscow"
+ACCOUNT = "acc-roistat-truth"
+DAYS = 4
+LIMITS = RunLimits(initial_days=DAYS + 1, safety_ms=1000)
+AVITO = {
+    "parameter": "roistat",
+    "value": "avito",
+    "source": "Авито",
+    "traffic_type": "Классифайды",
+    "campaign": "Авито",
+}
+CHANNELS = {"avito": ("Авито", "Классифайды", "Авито")}
+#: (inquiries, deals, revenue, forecast revenue)
+Measured = tuple[int, int, float, float]
+
+
+def forever() -> int:
+    return 10**9
+
+
+@dataclass
+class World:
+    simulator: RoistatSimulator
+    project_id: str
+    connector_id: str
+
+    @property
+    def vendor_project(self) -> int:
+        return self.simulator.scenario.project_ids()[0]
+
+    def run(self, remaining_ms: Any = forever) -> str:
+        return run_connector(self.connector_id, remaining_ms=remaining_ms, limits=LIMITS).status
+
+    def settings(self, **changes: Any) -> None:
+        Connectors().update_settings(ACCOUNT, self.connector_id, changes)
+
+    def report(self) -> dict[tuple[str, ...], Measured]:
+        partitions = PartitionStore()
+        sums: dict[tuple[str, ...], list[float]] = {}
+        for partition in partitions.partitions(
+            CONVERSIONS, self.project_id, start=date(2000, 1, 1), end=date(2100, 1, 1)
+        ):
+            if partition.connector_id != self.connector_id:
+                continue
+            for row in partitions.read(partition):
+                key = (row["local_date"], row["source"], row["traffic_type"], row["campaign"])
+                measured = sums.setdefault(key, [0, 0, 0.0, 0.0])
+                measured[0] += 1 if row["inquiry"] else 0
+                measured[1] += 1 if row["kind"] == "order" else 0
+                measured[2] += row["revenue"] or 0.0
+                measured[3] += row["forecast_revenue"] or 0.0
+        return {key: (int(m[0]), int(m[1]), m[2], m[3]) for key, m in sums.items() if any(m)}
+
+    def truth(self, **rules: Any) -> dict[tuple[str, ...], Measured]:
+        measures = self.simulator.data.measures(self.vendor_project, zone=ZONE, channels=CHANNELS, **rules)
+        truth = {
+            key: (m.inquiries, m.deals, m.revenue, m.forecast_revenue)
+            for key, m in measures.items()
+            if m.inquiries or m.deals or m.revenue or m.forecast_revenue
+        }
+        assert truth
+        return truth
+
+
+def make_world(scenario: RoistatScenario, knobs: RoistatKnobs | None = None, **settings: Any) -> Iterator[World]:
+    with RoistatSimulator(scenario, knobs=knobs) as simulator:
+        simulator.set_faults(timeout_seconds=0.5)
+        os.environ["ROISTAT_BASE_URL"] = simulator.api_url
+        store_aws.reset()
+        project = Projects().create(ACCOUNT, ProjectCreate(name="Shop", timezone=ZONE))
+        connector = Connectors().create(
+            ACCOUNT,
+            project.id,
+            ConnectorCreate(
+                vendor=Vendor.ROISTAT,
+                name="Roistat",
+                vendor_account_id=str(scenario.project_ids()[0]),
+                credentials={"api_key": DEFAULT_API_KEY},
+                settings={"static_channels": [AVITO], **settings},
+            ),
+        )
+        yield World(simulator, project.id, connector.id)
+    os.environ.pop("ROISTAT_BASE_URL", None)
+
+
+def scenario(**changes: Any) -> RoistatScenario:
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    return RoistatScenario(
+        seed=7, projects=1, start=today - timedelta(days=DAYS - 1), days=DAYS, timezone=ZONE, **changes
+    )
+
+
+@pytest.fixture
+def world(aws: dict[str, str]) -> Iterator[World]:
+    yield from make_world(scenario())
+
+
+def test_the_first_load_and_a_repeated_run_equal_the_truth(world: World) -> None:
+    assert world.run() == "done"
+    truth = world.truth()
+    assert world.report() == truth
+    assert world.run() == "done"
+    assert world.report() == truth
+
+
+def test_the_scenario_holds_what_seed_000_describes(world: World) -> None:
+    data = world.simulator.data
+    leads = [lead for index in range(DAYS) for lead in data.day(world.vendor_project, index).leads]
+    orders = [order for index in range(DAYS) for order in data.day(world.vendor_project, index).orders]
+    assert any(lead.artificial for lead in leads) and any(not lead.artificial for lead in leads)
+    assert any(order.marker for order in orders)  # deals made from static calls
+    assert any(order.status and order.status.type is None for order in orders)  # «Не учитывается»
+    assert any(not lead.data["phone"] and lead.data["email"] for lead in leads)
+    # one inquiry is one inquiry: the artificial leads and the deals add nothing to the inquiries
+    inquiries = sum(m[0] for m in world.truth().values())
+    genuine = sum(1 for lead in leads if not lead.artificial)
+    assert inquiries == len(world.simulator.truth(world.vendor_project)) + genuine
+
+
+def test_faults_mid_run_lose_and_double_nothing(world: World) -> None:
+    world.simulator.set_faults(retry_after=0)
+    world.simulator.inject("429", "500", "timeout", "malformed")
+    assert world.run() == "done"
+    assert world.report() == world.truth()
+
+
+def test_a_run_stopped_half_way_resumes_to_the_truth(world: World) -> None:
+    budget = iter([10**9, 10**9, 0])
+    assert world.run(remaining_ms=lambda: next(budget, 0)) == "partial"
+    assert world.report() != world.truth()
+    assert world.run() == "done"
+    assert world.report() == world.truth()
+
+
+def test_unique_mode_counts_each_person_once_across_days_calls_and_forms(world: World) -> None:
+    world.run()
+    world.settings(kpi_mode="unique")
+    reattribute(world.connector_id)
+    unique = world.truth(kpi_mode="unique")
+    assert world.report() == unique
+    assert sum(m[0] for m in unique.values()) < sum(m[0] for m in world.truth().values())
+    assert world.run() == "done"  # the lookback re-reads days whose people contacted before the window
+    assert world.report() == unique
+
+
+def test_unique_mode_from_the_first_load(aws: dict[str, str]) -> None:
+    for world in make_world(scenario(), kpi_mode="unique"):
+        assert world.run() == "done"
+        assert world.report() == world.truth(kpi_mode="unique")
+
+
+def test_tagged_mode_matches_a_typed_tag_with_spaces(world: World) -> None:
+    world.run()
+    world.settings(kpi_mode="tagged", tags=[" квал "])
+    reattribute(world.connector_id)
+    assert world.report() == world.truth(kpi_mode="tagged", tags={"квал"})
+
+
+def test_not_counted_deals_left_out_when_the_toggle_is_off(world: World) -> None:
+    world.run()
+    world.settings(include_not_counted=False)
+    reattribute(world.connector_id)
+    assert world.report() == world.truth(include_not_counted=False)
+
+
+def test_a_vendor_answering_more_than_asked_stores_each_call_once(aws: dict[str, str]) -> None:
+    for world in make_world(scenario(), RoistatKnobs(calls_ignore_date_filter=True)):
+        assert world.run() == "done"
+        assert world.report() == world.truth()
+
+
+def test_deal_dates_without_an_offset_land_on_their_own_day_on_every_run(aws: dict[str, str]) -> None:
+    for world in make_world(scenario(order_date_shape="naive")):
+        assert world.run() == "done"
+        assert world.report() == world.truth()
+        assert world.run() == "done"
+        assert world.report() == world.truth()
+
+
+def test_every_stream_loads(world: World) -> None:
+    assert world.run() == "done"
+    status = connector_status(Connectors().get(ACCOUNT, world.connector_id))
+    assert [s.stream for s in status.streams] == ["calls", "orders", "proxyleads", "clients"]
+    assert all(s.state == "idle" and s.last_success_at for s in status.streams), status

@@ -38,7 +38,8 @@ import math
 import random
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -220,6 +221,36 @@ class RingostatScenario:
     def truth(self) -> dict[str, CallTruth]:
         """Every call of the scenario by `uniqueid`."""
         return {call.uniqueid: self._truth_of(call) for call in self.all_calls()}
+
+    def inquiries_truth(
+        self,
+        *,
+        project_zone: str,
+        undefined_campaign: str,
+        directions: Sequence[str] = ("in",),
+        first_contacts_only: bool = False,
+        channels: Mapping[str, tuple[str, str, str]] | None = None,
+        no_value: str = "(none)",
+    ) -> Counter[tuple[str, str, str, str]]:
+        """What a report of this account's inquiries must show, worked out from the generated calls
+        alone: (date in `project_zone`, source, traffic type, campaign) → calls. Counted: calls of the
+        `directions`, first calls of their caller only when `first_contacts_only`. A static pool's calls
+        take the `channels` entry for the pool (source, type, campaign) or have no marks; a dynamic
+        call takes its visit's UTM, where GA's "(not set)" is no value."""
+        zone, channels = ZoneInfo(project_zone), channels or {}
+        expected: Counter[tuple[str, str, str, str]] = Counter()
+        for call in self.all_calls():
+            if call.call_type not in directions or (first_contacts_only and call.call_counter != 1):
+                continue
+            if call.static:
+                marks = channels.get(call.pool, (no_value, no_value, undefined_campaign))
+            else:
+                source, medium, campaign = (
+                    None if mark == "(not set)" else mark for mark in (call.utm or DIRECT_UTM)[:3]
+                )
+                marks = (source or no_value, medium or no_value, campaign or undefined_campaign)
+            expected[(datetime.fromtimestamp(call.epoch, zone).date().isoformat(), *marks)] += 1
+        return expected
 
     def _truth_of(self, call: SimCall) -> CallTruth:
         source, medium, campaign = call.utm[:3] if call.utm else (None, None, None)

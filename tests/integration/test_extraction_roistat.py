@@ -73,7 +73,7 @@ def calls_by(project_id: str, group_by: str) -> Counter[tuple[str, ...]]:
         }
     )
     report = conversion_report(project_id, query)
-    return Counter({tuple(row.dimensions.values()): row.conversions for row in report.rows})
+    return Counter({tuple(row.dimensions.values()): row.inquiries for row in report.rows})
 
 
 def test_every_stream_loads(loaded: tuple[RoistatSimulator, ConnectorView, str]) -> None:

@@ -27,6 +27,7 @@ class RingostatCredentials(VendorCredentials):
 VENDOR_ZONE = "vendor_timezone"
 #: Ringostat's call directions (`call_type`, roistat-ringostat.md B3).
 CallDirection = Literal["in", "out", "callback", "transitin", "transitout"]
+INBOUND_ONLY: tuple[CallDirection, ...] = ("in",)
 NO_TAGS = (
     "Ringostat sends no tags with its calls (its call log has no tag field), so «Тегированные лиды» would "
     "count no call: choose `all` «Все обращения» or `unique` «Уникальные обращения»"
@@ -42,7 +43,7 @@ class RingostatSettings(KpiSettings):
         "sends no tags with its calls.",
     )
     call_directions: list[CallDirection] = Field(
-        default_factory=lambda: ["in"],
+        default_factory=lambda: list(INBOUND_ONLY),
         min_length=1,
         max_length=5,
         description="Which call directions (Ringostat's `call_type`) are inquiries: `in` incoming (the default), "

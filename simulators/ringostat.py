@@ -10,11 +10,14 @@ What it reproduces (section numbers are that document's):
 - B2.2/B2.3: a bare JSON array holding only the requested fields in the requested order; keys with
   no value are left out of a row; numerics are mixed ints and numeric strings exactly as the doc's
   example (`waittime`, `duration_ms`, `has_recording` are strings); the field `refferrer` is spelled
-  as Ringostat spells it; `calldate` carries the project's UTC offset; `call_card` carries
+  as Ringostat spells it; `calldate` carries the account's UTC offset (the account's zone is the
+  scenario's, which may differ from the zone of the project loading it); `call_card` carries
   `?project_id=<number>`, the only place the API names the project.
 - B2.5: unknown or unsupported field names give `400 incorrect field: <name>` or a 200 non-JSON page
   (knob); a bad key gives 401; an empty result is `[]` or an empty body (knob).
-- B3: dispositions, `call_counter`, `repeated_flag`, `proper_flag`; D7: every call has a real
+- B3: dispositions, `call_counter`, `repeated_flag`, `proper_flag`, the directions of `call_type`
+  (`in`, `out`, `callback`, `transitin`, `transitout`; outgoing calls show the client as `dst` and a
+  SIP login as `caller`); D7: every call has a real
   unique `uniqueid`.
 
 Where the document says [UNCERTAIN] or is silent, behaviour is a knob of `RingostatKnobs`: the time
@@ -35,7 +38,8 @@ import math
 import random
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -82,6 +86,8 @@ MISSED_REASONS = {
     "FAILED": "call failed",
 }
 ANSWERED = "ANSWERED"
+#: Call directions (B3) in which the employee dials: the client is the callee.
+OUTGOING_TYPES = frozenset({"out", "transitout"})
 MOBILE_CODES = (50, 63, 67, 68, 73, 93, 97)
 DIRECT_UTM = ("(direct)", "(none)", "(direct)", "(not set)", "(not set)")
 
@@ -103,10 +109,17 @@ class SimCall(NamedTuple):
     call_counter: int
     repeated: bool
     staff: int | None
+    #: `in`, `out`, `callback`, `transitin` or `transitout` (B3).
+    call_type: str = "in"
 
     @property
     def answered(self) -> bool:
         return self.staff is not None
+
+    @property
+    def outgoing(self) -> bool:
+        """Dialled by an employee: the client's number is `dst`, the caller a SIP login (B2.2)."""
+        return self.call_type in OUTGOING_TYPES
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,8 @@ class CallTruth:
     #: A repeat within the sale cycle (`repeated_flag == 1`).
     repeated: bool
     calldate: datetime
+    #: `in`, `out`, `callback`, `transitin` or `transitout` (B3).
+    call_type: str = "in"
 
 
 @dataclass
@@ -136,8 +151,12 @@ class RingostatScenario:
     #: The scale knob: a cap test asks for more than 6500, a benchmark for tens of thousands.
     calls_per_day: int = 200
     start_date: date = date(2024, 6, 1)
-    #: The project's time zone; June in Kyiv gives the doc's `+0300`.
+    #: The zone the Ringostat account keeps: `calldate` carries its offset and naive `from`/`to` are
+    #: read in it. June in Kyiv gives the doc's `+0300`. It need not be the zone of the project a
+    #: connector loads these calls into.
     time_zone: str = "Europe/Kyiv"
+    #: Call directions (B3) and their weights; inbound only unless a scenario asks for others.
+    call_types: tuple[tuple[str, float], ...] = (("in", 1.0),)
     dynamic_pools: tuple[str, ...] = ("Site dynamic pool",)
     #: Static calltracking pools: their calls carry `pool_name` and no UTM (seed 001: static channels
     #: are keyed by the number-pool name).
@@ -203,6 +222,36 @@ class RingostatScenario:
         """Every call of the scenario by `uniqueid`."""
         return {call.uniqueid: self._truth_of(call) for call in self.all_calls()}
 
+    def inquiries_truth(
+        self,
+        *,
+        project_zone: str,
+        undefined_campaign: str,
+        directions: Sequence[str] = ("in",),
+        first_contacts_only: bool = False,
+        channels: Mapping[str, tuple[str, str, str]] | None = None,
+        no_value: str = "(none)",
+    ) -> Counter[tuple[str, str, str, str]]:
+        """What a report of this account's inquiries must show, worked out from the generated calls
+        alone: (date in `project_zone`, source, traffic type, campaign) → calls. Counted: calls of the
+        `directions`, first calls of their caller only when `first_contacts_only`. A static pool's calls
+        take the `channels` entry for the pool (source, type, campaign) or have no marks; a dynamic
+        call takes its visit's UTM, where GA's "(not set)" is no value."""
+        zone, channels = ZoneInfo(project_zone), channels or {}
+        expected: Counter[tuple[str, str, str, str]] = Counter()
+        for call in self.all_calls():
+            if call.call_type not in directions or (first_contacts_only and call.call_counter != 1):
+                continue
+            if call.static:
+                marks = channels.get(call.pool, (no_value, no_value, undefined_campaign))
+            else:
+                source, medium, campaign = (
+                    None if mark == "(not set)" else mark for mark in (call.utm or DIRECT_UTM)[:3]
+                )
+                marks = (source or no_value, medium or no_value, campaign or undefined_campaign)
+            expected[(datetime.fromtimestamp(call.epoch, zone).date().isoformat(), *marks)] += 1
+        return expected
+
     def _truth_of(self, call: SimCall) -> CallTruth:
         source, medium, campaign = call.utm[:3] if call.utm else (None, None, None)
         return CallTruth(
@@ -215,6 +264,7 @@ class RingostatScenario:
             unique=call.call_counter == 1,
             repeated=call.repeated,
             calldate=datetime.fromtimestamp(call.epoch, self.tz),
+            call_type=call.call_type,
         )
 
     # --- generation: days in order, because call counters run across days ---------------------------
@@ -266,7 +316,19 @@ class RingostatScenario:
             call_counter=counter,
             repeated=repeated,
             staff=int(random_unit() * len(STAFF)) if answered else None,
+            call_type=self._pick_call_type(),
         )
+
+    def _pick_call_type(self) -> str:
+        if len(self.call_types) == 1:
+            return self.call_types[0][0]  # no draw: scenarios with one direction stay as they were
+        total = sum(weight for _, weight in self.call_types)
+        point, reached = self._rng.random() * total, 0.0
+        for name, weight in self.call_types:
+            reached += weight
+            if point < reached:
+                return name
+        return self.call_types[-1][0]
 
     def _pick_caller(self) -> str:
         random_unit = self._rng.random
@@ -330,13 +392,15 @@ def _staff(position: int) -> Renderer:
 
 RENDERERS: dict[str, Renderer] = {
     "calldate": lambda call, ctx: datetime.fromtimestamp(call.epoch, ctx.tz).strftime(CALLDATE_FORMAT),
-    "caller": lambda call, _: call.caller,
-    "dst": lambda call, _: call.dst,
+    "caller": lambda call, _: (
+        f'"manager{STAFF[call.staff or 0][0]}" <sip{STAFF[call.staff or 0][0]}>' if call.outgoing else call.caller
+    ),
+    "dst": lambda call, _: call.caller if call.outgoing else call.dst,
     "pool_name": lambda call, _: call.pool,
     "disposition": lambda call, _: call.disposition,
     "category_mark": lambda call, _: 0,
     "duration": lambda call, _: call.waittime + call.billsec,
-    "call_type": lambda call, _: "in",
+    "call_type": lambda call, _: call.call_type,
     "waittime": lambda call, _: str(call.waittime),
     "billsec": lambda call, _: call.billsec,
     "connected_with": lambda call, _: f"38067{1110000 + STAFF[call.staff][0]}" if call.staff is not None else "",
@@ -369,8 +433,8 @@ RENDERERS: dict[str, Renderer] = {
     "duration_ms": lambda call, _: str((call.waittime + call.billsec) * 1000),
     "recording_wav": _recording("wav"),
     "department": _staff(2),
-    # only outgoing calls show a number to the client; every generated call is incoming
-    "caller_number": lambda call, _: None,
+    # only outgoing calls show a number to the client: the pool's tracking number
+    "caller_number": lambda call, _: call.dst if call.outgoing else None,
     "employee_fio": _staff(1),
     "missing_reason": lambda call, _: MISSED_REASONS.get(call.disposition),
 }

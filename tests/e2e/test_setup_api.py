@@ -522,8 +522,8 @@ def test_sync_now_loads_data_that_the_report_and_its_xlsx_show(api: Api, stack: 
     today = datetime.now(ZoneInfo("Europe/Kyiv")).date()
     params = {"from": (today - timedelta(days=40)).isoformat(), "to": today.isoformat(), "group_by": "campaign"}
     report = api.call("GET", f"/projects/{project['id']}/conversions", params=params).json()
-    assert report["total_conversions"] > 0
-    assert sum(row["conversions"] for row in report["rows"]) == report["total_conversions"]
+    assert report["totals"]["inquiries"] > 0
+    assert sum(row["inquiries"] for row in report["rows"]) == report["totals"]["inquiries"]
     # seed 001: Ringostat's label for no campaign
     assert "Неизвестная кампания" in {row["dimensions"]["campaign"] for row in report["rows"]}
 
@@ -537,12 +537,10 @@ def test_sync_now_loads_data_that_the_report_and_its_xlsx_show(api: Api, stack: 
     content = requests.get(link["url"], timeout=30).content
     assert not any(secret in xlsx_text(content) for secret in SECRETS)
     book = openpyxl.load_workbook(io.BytesIO(content))
-    sheet = book.active
-    assert sheet is not None
-    assert [cell.value for cell in sheet[1]] == ["Источник трафика", "Кампания", "Конверсии", "Выручка"]
+    sheet = book["Отчёт"]
+    assert [cell.value for cell in sheet[1]][:3] == ["Источник трафика", "Кампания", "Обращения"]
     assert sheet.freeze_panes == "A2"
-    assert len(sheet._charts) == 1
-    assert (
-        sum(row[2] for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row - 1, values_only=True))
-        == (report["total_conversions"])
-    )
+    assert len(book["Диаграмма"]._charts) == 1
+    table = list(sheet.iter_rows(min_row=2, values_only=True))
+    total_row = next(n for n, row in enumerate(table) if str(row[0]).startswith("Итого"))
+    assert sum(row[2] for row in table[:total_row]) == table[total_row][2] == report["totals"]["inquiries"]

@@ -62,7 +62,7 @@ class World:
             {"from": today - timedelta(days=DAYS + 1), "to": today + timedelta(days=1), "group_by": group_by}
         )
         report = conversion_report(self.project_id, query)
-        return Counter({tuple(row.dimensions[name] for name in query.group_by): row.conversions for row in report.rows})
+        return Counter({tuple(row.dimensions[name] for name in query.group_by): row.inquiries for row in report.rows})
 
     def truth(self, mode: str = "all") -> Counter[tuple[str, ...]]:
         expected: Counter[tuple[str, ...]] = Counter()

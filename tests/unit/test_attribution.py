@@ -451,12 +451,6 @@ def test_a_ringostat_first_contact(flags: dict[str, Any], unique: bool) -> None:
     assert one(ringostat_conversions(ringostat_rules(), [row])).unique is unique
 
 
-def test_ringostat_tagged_mode_keeps_no_call_when_the_install_sends_no_tags() -> None:
-    assert ringostat_conversions(ringostat_rules(kpi_mode="tagged", tags=["lead"])) == []
-    row = {"uniqueid": "1.1", "calldate": "2024-06-01T10:00:00+0300", "tags": ["lead"]}
-    assert one(ringostat_conversions(ringostat_rules(kpi_mode="tagged", tags=["lead"]), [row])).tags == ("lead",)
-
-
 # --- deals and «Не учитывается» -------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_reads_every_call_once_as_raw_rows(sim: RingostatSimulator, sleeps: Slee
     assert sleeps == []
 
 
-def test_sends_local_naive_window_so_a_local_day_is_exactly_that_day(sim: RingostatSimulator, sleeps: Sleeps) -> None:
+def test_a_local_day_is_exactly_that_day_in_one_request(sim: RingostatSimulator, sleeps: Sleeps) -> None:
     client = make_client(sim, sleeps)
     day_start, day_end = sim.scenario.day_start(1), sim.scenario.day_start(2)
     rows = list(client.iter_calls(day_start.astimezone(UTC), day_end.astimezone(UTC)))
@@ -153,12 +154,32 @@ def test_project_tz_setting_matches_an_api_that_reads_utc(sim: RingostatSimulato
     assert [row["uniqueid"] for row in rows] == list(sim.scenario.truth())
 
 
-def test_a_wrong_project_tz_is_reported(
-    sim: RingostatSimulator, sleeps: Sleeps, capsys: pytest.CaptureFixture[str]
-) -> None:
-    sim.knobs.window_tz = "UTC"
-    list(make_client(sim, sleeps).iter_calls(sim.scenario.start, sim.scenario.day_start(1)))
-    assert "check the project time zone" in capsys.readouterr().out
+def test_an_api_reading_the_window_in_another_zone_loses_nothing(sim: RingostatSimulator, sleeps: Sleeps) -> None:
+    sim.knobs.window_tz = "UTC"  # the API reads from/to as UTC while the client expects Kyiv
+    client = make_client(sim, sleeps)
+    first_day = [row["uniqueid"] for row in client.iter_calls(sim.scenario.start, sim.scenario.day_start(1))]
+    expected = [f.uniqueid for f in sim.scenario.truth().values() if f.calldate < sim.scenario.day_start(1)]
+    assert first_day == expected
+    assert client.zone_mismatch is None  # the calls' own times are Kyiv's, as expected
+
+
+def test_a_kyiv_account_under_a_moscow_project_keeps_every_moscow_hour_of_a_winter_day(sleeps: Sleeps) -> None:
+    winter = RingostatScenario(seed=5, days=3, calls_per_day=400, start_date=date(2026, 1, 14))
+    moscow = ZoneInfo("Europe/Moscow")
+    with RingostatSimulator(winter, auth_key=SECRET) as sim:
+        client = make_client(sim, sleeps, project_tz="Europe/Moscow")
+        for day in (date(2026, 1, 14) + timedelta(days=n) for n in range(1, 3)):
+            start = datetime.combine(day, datetime.min.time(), tzinfo=moscow)
+            end = start + timedelta(days=1)
+            rows = [row["uniqueid"] for row in client.iter_calls(start, end)]
+            expected = [f.uniqueid for f in winter.truth().values() if start <= f.calldate < end]
+            first_hour = [f for f in winter.truth().values() if start <= f.calldate < start + timedelta(hours=1)]
+            assert first_hour  # 00:00-01:00 MSK is 23:00-24:00 in Kyiv: the hour the old window lost
+            assert rows == expected
+    assert client.zone_mismatch is not None
+    assert client.zone_mismatch.offsets == ("+02:00",)
+    assert client.zone_mismatch.candidates[0] == "Europe/Kyiv"
+    assert client.zone_mismatch.configured == "Europe/Moscow"
 
 
 # --- field fallback ---------------------------------------------------------------------------------

@@ -11,8 +11,11 @@ Pure: rows in, conversions out.
 - First contact (KPI «Уникальные», B3 [UNCERTAIN]): `call_counter == 1`, the caller's first call ever;
   when the counter is missing, `repeated_flag == 0` (not a repeat within the sale cycle); with neither,
   the call counts as first.
-- Tags: none documented (B2.2); a `tags` field is read if an install sends one. Without it the tagged
-  KPI mode keeps no call.
+- Tags: none documented (B2.2), so the connector refuses the tagged KPI mode; a `tags` field is still
+  read if an install sends one.
+- Directions (`call_type`, B3): only the connector's `call_directions` count (inbound by default:
+  outgoing, callback and transit calls are no inquiry of a visitor unless the user says so). A call with
+  no `call_type` is read as inbound, Ringostat's usual direction.
 - `disposition` is upper-cased with `+` / `_` read as spaces (the spellings vary, D6).
 """
 
@@ -37,6 +40,7 @@ VENDOR = "ringostat"
 CALL = Kind.CALL
 #: Distinct UTM sets remembered per batch (a bound, should a batch hold an unusual variety).
 KNOWN_MARKS_LIMIT = 50_000
+INBOUND = "in"
 
 
 def is_first_contact(row: Mapping[str, Any]) -> bool:
@@ -59,9 +63,11 @@ def normalise_calls(
     rules: AttributionRules,
     vendor_account_id: str,
     *,
+    directions: frozenset[str] = frozenset({INBOUND}),
     rejected: Rejected | None = None,
 ) -> Iterator[Conversion]:
-    """One conversion per call the KPI mode keeps; rows with no `uniqueid` or `calldate` go to `rejected`."""
+    """One conversion per call of the counted `directions` that the KPI mode keeps; rows with no
+    `uniqueid` or `calldate` go to `rejected`."""
     account = str(vendor_account_id)
     read_time = rules.clock.read
     filtering = rules.filters_contacts
@@ -75,6 +81,10 @@ def normalise_calls(
         when = read_time(row.get("calldate"))
         if call_id is None or when is None:
             reject(rejected, row, "a call needs a uniqueid and a calldate")
+            continue
+        call_type = row.get("call_type")
+        direction = call_type.strip().lower() if call_type.__class__ is str and call_type.strip() else INBOUND
+        if direction not in directions:
             continue
         raw_tags = row.get("tags")  # none documented (B2.2): usually absent
         tags = row_tags(raw_tags) if raw_tags else ()
@@ -100,7 +110,6 @@ def normalise_calls(
         else:
             status = None
         proper = lenient_int(row.get("proper_flag"))
-        call_type = row.get("call_type")
         yield build_conversion(
             VENDOR,
             "calls",
@@ -113,7 +122,7 @@ def normalise_calls(
                 "duration": lenient_int(row.get("duration")),
                 "billsec": lenient_int(row.get("billsec")),
                 "proper": None if proper is None else proper == 1,
-                "call_type": call_type if call_type.__class__ is str else None,
+                "call_type": direction,
                 "pool_name": pool if pool.__class__ is str else None,
             },
             tags=tags,

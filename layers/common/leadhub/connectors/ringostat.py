@@ -6,24 +6,65 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from leadhub.attribution import ringostat as attribution
 from leadhub.connectors.spec import StreamSpec, VendorSpec
+from leadhub.extract.findings import StreamFindings
 from leadhub.extract.streams import ExtractionInputs, StreamReaders
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
-from leadhub.models.settings import KpiSettings, Vendor
+from leadhub.models.settings import KpiMode, KpiSettings, Vendor
 from leadhub.settings import Settings, get_settings
-from leadhub.vendors.ringostat import RingostatClient
+from leadhub.vendors.ringostat import RingostatClient, ZoneMismatch
 
 
 class RingostatCredentials(VendorCredentials):
     auth_key: Key = Field(description="«Auth-key» (the token): Ringostat → any project → Интеграция → Ringostat API.")
 
 
+#: The finding the calls stream records when the account's zone is not the expected one.
+VENDOR_ZONE = "vendor_timezone"
+#: Ringostat's call directions (`call_type`, roistat-ringostat.md B3).
+CallDirection = Literal["in", "out", "callback", "transitin", "transitout"]
+INBOUND_ONLY: tuple[CallDirection, ...] = ("in",)
+NO_TAGS = (
+    "Ringostat sends no tags with its calls (its call log has no tag field), so «Тегированные лиды» would "
+    "count no call: choose `all` «Все обращения» or `unique` «Уникальные обращения»"
+)
+
+
 class RingostatSettings(KpiSettings):
     vendor: Literal[Vendor.RINGOSTAT] = Vendor.RINGOSTAT
+    kpi_mode: Literal[KpiMode.ALL, KpiMode.UNIQUE] = Field(
+        default=KpiMode.ALL,
+        description="«Performance KPI»: which calls count — `all` «Все обращения» (the default), `unique` first "
+        "contacts only (Ringostat's `call_counter` is 1). «Тегированные лиды» (`tagged`) is refused: Ringostat "
+        "sends no tags with its calls.",
+    )
+    call_directions: list[CallDirection] = Field(
+        default_factory=lambda: list(INBOUND_ONLY),
+        min_length=1,
+        max_length=5,
+        description="Which call directions (Ringostat's `call_type`) are inquiries: `in` incoming (the default), "
+        "`callback` a callback a visitor ordered, `out` outgoing, `transitin` / `transitout` transit. Calls of "
+        "the other directions are kept raw but not counted; a call with no direction is read as incoming.",
+        json_schema_extra={"uniqueItems": True},
+    )
+
+    @field_validator("kpi_mode", mode="before")
+    @classmethod
+    def _tagged_is_refused(cls, value: Any) -> Any:
+        if value == KpiMode.TAGGED:
+            raise ValueError(NO_TAGS)
+        return value
+
+    @field_validator("call_directions")
+    @classmethod
+    def _directions_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"call directions repeat: {sorted({d for d in value if value.count(d) > 1})}")
+        return value
 
 
 def client(
@@ -41,17 +82,38 @@ def check(secret: dict[str, Any]) -> Verified:
     return verified(Vendor.RINGOSTAT, secret, accounts, note)
 
 
+def zone_warning(mismatch: ZoneMismatch | None) -> str | None:
+    """The status's words for calls dated in another zone than the one Leadhub expects."""
+    if mismatch is None:
+        return None
+    maybe = f" (perhaps {', '.join(mismatch.candidates)})" if mismatch.candidates else ""
+    return (
+        f"Ringostat dates this account's calls at UTC{'/'.join(mismatch.offsets)}, which is not "
+        f"{mismatch.configured}: the Ringostat account keeps another time zone{maybe}. No call is lost; set "
+        "`vendor_timezone` in the connector's settings to the account's zone so its days are cut as Ringostat "
+        "shows them."
+    )
+
+
 def readers(inputs: ExtractionInputs) -> StreamReaders:
     """Calls by day, the client splitting windows under the 6500-row cap (roistat-ringostat.md B5)."""
-    settings = inputs.connector.settings
-    ringostat = client(inputs.secret, project_tz=settings.get("vendor_timezone") or inputs.zone)
+    settings = RingostatSettings.model_validate({**inputs.connector.settings, "vendor": Vendor.RINGOSTAT})
+    expected_zone = settings.vendor_timezone or inputs.zone
+    ringostat = client(inputs.secret, project_tz=expected_zone)
     rules, account = inputs.rules, inputs.connector.vendor_account_id
+    directions = frozenset(settings.call_directions)
+    connector = inputs.connector
+    findings = StreamFindings.for_stream(connector.project_id, connector.id, "calls")
 
     def calls(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
-        return ringostat.iter_calls(start, end)
+        rows = list(ringostat.iter_calls(start, end))
+        if rows:
+            # what the account's own times say of its zone, where the status can show it
+            findings.record(VENDOR_ZONE, zone_warning(ringostat.zone_mismatch))
+        return rows
 
     def normalise(rows: list[dict[str, Any]], day: date) -> Iterable[Conversion]:
-        return attribution.normalise_calls(rows, rules, account)
+        return attribution.normalise_calls(rows, rules, account, directions=directions)
 
     return {"calls": (calls, normalise)}
 
@@ -69,6 +131,7 @@ SETTINGS_EXAMPLE: dict[str, Any] = {
         }
     ],
     "vendor_timezone": "Europe/Kyiv",
+    "call_directions": ["in", "callback"],
 }
 
 SPEC = VendorSpec(

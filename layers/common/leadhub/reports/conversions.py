@@ -1,4 +1,7 @@
-"""Conversions of a project, counted by the dimensions a marketer groups by.
+"""Conversions of a project, measured by the dimensions a marketer groups by.
+
+The measures are defined once, here (`Tally`), and never summed into one figure: inquiries
+(обращения), deals by status group, revenue (paid deals) and forecast revenue (in progress + paid).
 
 The partitions are cut by the vendor account's day; a report groups by the conversion's date in
 the project's time zone, so it reads one day more on each side and filters on `local_date`.
@@ -79,10 +82,55 @@ class ReportQuery(BaseModel):
         return list(dict.fromkeys(value))
 
 
-class ReportRow(BaseModel):
+#: Deal status groups (`Conversion.status_type`), in the order a funnel reads, with their names.
+STATUS_GROUPS: dict[str, str] = {
+    "progress": "В работе",
+    "paid": "Оплачено",
+    "canceled": "Отменено",
+    "not_counted": "Не учитывается",
+}
+#: The groups whose amount is expected money: forecast revenue.
+FORECAST_GROUPS = frozenset({"progress", "paid"})
+DEAL = Kind.ORDER.value
+
+MEASURES_DESCRIPTION = (
+    "Measures, never summed into one figure: `inquiries` «Обращения» — calls and proxy leads (forms, chats), "
+    "each inquiry once: a deal is not an inquiry, nor is a proxy lead Roistat creates for a CRM deal that had "
+    "none, and the connector's Performance KPI mode (all / tagged / unique) is applied; `deals` «Сделки» by "
+    "status group (`progress` «В работе», `paid` «Оплачено», `canceled` «Отменено», `not_counted` «Не "
+    "учитывается», counted only when the connector's toggle keeps them); `revenue` «Выручка» — the amount of "
+    "paid deals; `forecast_revenue` «Прогноз выручки» — the amount of deals in progress and paid."
+)
+
+
+class Deals(BaseModel):
+    """Deals counted by status group."""
+
+    progress: int = Field(default=0, description="«В работе».")
+    paid: int = Field(default=0, description="«Оплачено».")
+    canceled: int = Field(default=0, description="«Отменено».")
+    not_counted: int = Field(default=0, description="«Не учитывается» (only when the connector keeps them).")
+    total: int = Field(default=0, description="Every deal counted, whatever its group.")
+
+
+class Measures(BaseModel):
+    inquiries: int = Field(default=0, description="«Обращения»: calls and proxy leads, each inquiry once.")
+    deals: Deals = Field(default_factory=Deals, description="«Сделки» by status group.")
+    revenue: float = Field(default=0.0, description="«Выручка»: the amount of paid deals.")
+    forecast_revenue: float = Field(default=0.0, description="«Прогноз выручки»: deals in progress and paid.")
+
+
+class ReportRow(Measures):
     dimensions: dict[str, str]
-    conversions: int
-    revenue: float
+
+
+class ConnectorMeasures(Measures):
+    """One connector's share of the report, so inquiries of two connectors (Roistat and Ringostat calls
+    in one project) stay visible apart."""
+
+    connector_id: str
+    vendor: str
+    name: str | None = None
 
 
 class Report(BaseModel):
@@ -92,8 +140,64 @@ class Report(BaseModel):
     group_by: list[Dimension]
     kind: Kind | None
     rows: list[ReportRow]
-    total_conversions: int
-    total_revenue: float
+    totals: Measures = Field(description=MEASURES_DESCRIPTION)
+    connectors: list[ConnectorMeasures] = Field(
+        default_factory=list, description="The same measures per connector, most inquiries first."
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Connectors of the project that deliver the same kind of KPI (seed 001): their inquiries "
+        "may count one contact twice, so the report shows them per connector as well.",
+    )
+
+
+class Tally:
+    """The measures of a set of conversions, added up one conversion at a time (the one definition)."""
+
+    __slots__ = ("deals", "forecast_revenue", "inquiries", "revenue")
+
+    def __init__(self) -> None:
+        self.inquiries = 0
+        self.deals: dict[str, int] = dict.fromkeys(STATUS_GROUPS, 0)
+        self.revenue = 0.0
+        self.forecast_revenue = 0.0
+
+    def add(self, row: dict[str, Any]) -> None:
+        if row["kind"] == DEAL:
+            group = row.get("status_type") or "not_counted"
+            self.deals[group if group in self.deals else "not_counted"] += 1
+            amount = float(row.get("revenue") or 0.0)
+            if group == "paid":
+                self.revenue += amount
+            if "forecast_revenue" in row:
+                self.forecast_revenue += float(row["forecast_revenue"] or 0.0)
+            elif group in FORECAST_GROUPS:
+                self.forecast_revenue += amount
+        elif is_inquiry(row):
+            self.inquiries += 1
+
+    def absorb(self, other: Tally) -> None:
+        for group, count in other.deals.items():
+            self.deals[group] += count
+        self.inquiries += other.inquiries
+        self.revenue += other.revenue
+        self.forecast_revenue += other.forecast_revenue
+
+    def measures(self) -> dict[str, Any]:
+        return {
+            "inquiries": self.inquiries,
+            "deals": Deals(**self.deals, total=sum(self.deals.values())),
+            "revenue": round(self.revenue, 2),
+            "forecast_revenue": round(self.forecast_revenue, 2),
+        }
+
+
+def is_inquiry(row: dict[str, Any]) -> bool:
+    """A call or a proxy lead that is an inquiry of its own: not a deal, not a proxy lead Roistat made up
+    for a CRM deal (`inquiry` false, or `extra.artificial` on rows stored before that field)."""
+    if "inquiry" in row:
+        return bool(row["inquiry"])
+    return row["kind"] != DEAL and not (row.get("extra") or {}).get("artificial")
 
 
 def _value(row: dict[str, Any], dimension: str, connector: str, stream: str) -> str:
@@ -107,22 +211,35 @@ def _value(row: dict[str, Any], dimension: str, connector: str, stream: str) -> 
     return "" if value is None else str(value)
 
 
-def aggregate(
-    rows: Iterable[tuple[dict[str, Any], str, str]], query: ReportQuery
-) -> dict[tuple[str, ...], list[float]]:
-    """(conversion, connector, stream) rows → {dimension values: [count, revenue]}."""
+Totals = dict[tuple[str, ...], Tally]
+
+
+def aggregate(rows: Iterable[tuple[dict[str, Any], str, str]], query: ReportQuery) -> tuple[Totals, Totals]:
+    """(conversion, connector, stream) rows → the measures per dimension values, and per connector
+    (keyed by (connector id, vendor))."""
     first, last = query.date_from.isoformat(), query.date_to.isoformat()
-    totals: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0, 0.0])
+    totals: Totals = defaultdict(Tally)
+    per_connector: Totals = defaultdict(Tally)
     for row, connector, stream in rows:
         if not first <= row["local_date"] <= last:
             continue
         if query.kind is not None and row["kind"] != query.kind.value:
             continue
-        key = tuple(_value(row, dimension, connector, stream) for dimension in query.group_by)
-        cell = totals[key]
-        cell[0] += 1
-        cell[1] += float(row.get("revenue") or 0.0)
-    return totals
+        totals[tuple(_value(row, dimension, connector, stream) for dimension in query.group_by)].add(row)
+        per_connector[(connector, str(row.get("vendor") or ""))].add(row)
+    return totals, per_connector
+
+
+def _row_order(query: ReportQuery) -> Any:
+    """Grouped by date: by date, then most inquiries first; otherwise most inquiries first."""
+    position = query.group_by.index("date") if "date" in query.group_by else None
+
+    def key(item: tuple[tuple[str, ...], Tally]) -> tuple[Any, ...]:
+        values, tally = item
+        busy = (-tally.inquiries, -sum(tally.deals.values()), values)
+        return (values[position], *busy) if position is not None else busy
+
+    return key
 
 
 def _day_before(day: date) -> date:
@@ -144,10 +261,17 @@ def conversion_report(project_id: str, query: ReportQuery, partitions: Partition
             for row in partitions.read(partition):
                 yield row, partition.connector_id, partition.stream
 
-    totals = aggregate(rows(), query)
+    totals, per_connector = aggregate(rows(), query)
+    everything = Tally()
+    for tally in totals.values():
+        everything.absorb(tally)
     report_rows = [
-        ReportRow(dimensions=dict(zip(query.group_by, key, strict=True)), conversions=int(cell[0]), revenue=cell[1])
-        for key, cell in sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
+        ReportRow(dimensions=dict(zip(query.group_by, key, strict=True)), **tally.measures())
+        for key, tally in sorted(totals.items(), key=_row_order(query))
+    ]
+    connectors = [
+        ConnectorMeasures(connector_id=connector, vendor=vendor, **tally.measures())
+        for (connector, vendor), tally in sorted(per_connector.items(), key=lambda item: (-item[1].inquiries, item[0]))
     ]
     return Report(
         project_id=project_id,
@@ -156,6 +280,6 @@ def conversion_report(project_id: str, query: ReportQuery, partitions: Partition
         group_by=query.group_by,
         kind=query.kind,
         rows=report_rows,
-        total_conversions=sum(row.conversions for row in report_rows),
-        total_revenue=round(sum(row.revenue for row in report_rows), 2),
+        totals=Measures(**everything.measures()),
+        connectors=connectors,
     )

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from leadhub.connectors.registry import spec_for
+from leadhub.extract.findings import StreamFindings
 from leadhub.models.settings import Vendor
 from leadhub.setup.connectors import ConnectorView
 from leadhub.store.sync_state import SyncStateStore
@@ -95,6 +96,12 @@ def connector_status(connector: ConnectorView, states: SyncStateStore | None = N
         _stream_status(stream, connector.vendor_account_id, enabled, connector.active, stored.get(stream))
         for stream, enabled in enabled_streams(connector.vendor, connector.settings).items()
     ]
+    # what reading found that the user must act on (e.g. a vendor account in another time zone)
+    findings = [
+        message
+        for stream in streams
+        for message in StreamFindings.for_stream(connector.project_id, connector.id, stream.stream).load().values()
+    ]
     return ConnectorStatus(
-        connector_id=connector.id, active=connector.active, streams=streams, warnings=connector.warnings
+        connector_id=connector.id, active=connector.active, streams=streams, warnings=[*connector.warnings, *findings]
     )

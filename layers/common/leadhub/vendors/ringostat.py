@@ -5,10 +5,12 @@ Quirks handled here, with the document's sections:
   answers 400 HTML. The key identifies one project, so no project id is sent.
 - B2.1, B5.2-3, D1: no paging and at most 6500 rows an answer. A window whose answer reaches the
   cap (or that the API refuses for being over it) is halved until each half is under the cap.
-- B5.4, D5: `from`/`to` are naive wall-clock times, read by the API in the project's time zone
-  [UNCERTAIN], so the zone is a setting (`project_tz`). The window is half-open: rows are kept by
-  their `calldate` (which carries an offset), so whether the API treats `to` as inclusive does not
-  matter, and an hour that DST makes ambiguous is widened rather than guessed. Rows are
+- B5.4, D5: `from`/`to` are naive wall-clock times, read by the API in a zone of its own (the
+  account's, [UNCERTAIN]) that need not be the project's: a Kyiv account under a Moscow project lost
+  the 00:00-01:00 MSK hour of every winter day. So the naive bounds sent cover the window in any zone
+  (UTC-12 to UTC+14, DST either way) and rows are kept by the instant of their `calldate` (which
+  carries an offset): half-open, whatever the API does with `to`. A `calldate` offset the expected
+  zone (`project_tz`) does not have is recorded (`zone_mismatch`) so the status can name it. Rows are
   de-duplicated by `uniqueid`; `uniqueid` and `calldate` are always requested for that reason.
 - B2.5, B5.5, D2: an install that rejects a field answers `400 incorrect field: <name>` or a 200
   text/HTML page. The client then retries once with the fallback field list, logs the fields it
@@ -25,10 +27,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import requests
 from pydantic import BaseModel, ConfigDict
@@ -44,6 +47,16 @@ CALLS_PATH = "/calls/list"
 ROW_CAP = 6500
 WINDOW_FORMAT = "%Y-%m-%d %H:%M:%S"
 CALLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+#: The UTC offsets of the zones farthest west and east (Baker Island, Kiritimati): naive bounds
+#: shifted by them cover an instant whatever zone the API reads them in.
+EARLIEST_OFFSET = timedelta(hours=-12)
+LATEST_OFFSET = timedelta(hours=14)
+#: Zones a Ringostat account is likely to keep, named first when a mismatch suggests one.
+LIKELY_ZONES = (
+    "Europe/Kyiv", "Europe/Moscow", "Europe/Minsk", "Europe/Chisinau", "Asia/Almaty", "Asia/Tashkent",
+    "Europe/Warsaw", "Europe/Berlin", "Europe/London", "Asia/Tbilisi", "Asia/Yerevan", "Asia/Baku",
+    "Europe/Samara", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Europe/Kaliningrad", "America/New_York",
+)  # fmt: skip
 #: Needed by the client itself: the dedupe key and the record timestamp that bounds a window.
 REQUIRED_FIELDS = ("uniqueid", "calldate")
 
@@ -131,7 +144,8 @@ class RingostatClient:
         discovery_lookback: timedelta = timedelta(days=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """`project_tz`: the zone the API reads `from`/`to` in (the project's, B5.4 [UNCERTAIN]).
+        """`project_tz`: the zone the account is expected to keep; calls dated in another are reported
+        (`zone_mismatch`), never lost.
         `projects_path`: an endpoint listing the key's project numbers, if the install has one.
         `clock`: "now" for `check` and `discover_projects`."""
         self._auth_key = auth_key
@@ -146,6 +160,9 @@ class RingostatClient:
             empty_body=[],
         )
         self._tz = ZoneInfo(project_tz) if isinstance(project_tz, str) else project_tz
+        #: Each UTC offset seen in a `calldate` that `project_tz` does not have at that instant, with
+        #: the first call that carried it.
+        self._foreign: dict[timedelta, datetime] = {}
         self._fields = _with_required(fields)
         self._fallback_fields = _with_required(fallback_fields)
         self._cap = cap
@@ -159,77 +176,72 @@ class RingostatClient:
         return self._fields
 
     # --- calls ---------------------------------------------------------------------------------
+    @property
+    def zone_mismatch(self) -> ZoneMismatch | None:
+        """Calls read so far whose `calldate` offset is not `project_tz`'s at that instant: the account
+        keeps another zone (B2.2: `calldate` carries the account's offset). None when all agree."""
+        if not self._foreign:
+            return None
+        return ZoneMismatch.of(str(self._tz), self._foreign)
+
     def iter_calls(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        """Every call with `start <= calldate < end`, each once, as raw rows."""
+        """Every call with `start <= calldate < end`, each once, as raw rows.
+
+        The API reads the naive `from`/`to` in a zone of its own (the account's, B5.4 [UNCERTAIN]),
+        which may not be the one configured. So the naive bounds sent cover `[start, end)` whatever
+        that zone is (any UTC offset from -12 to +14 hours, DST either way), and rows are kept by the
+        instant their `calldate` names: nothing of the window is lost, nothing outside it kept."""
         _require_aware(start, end)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if start >= end:
+            return
+        sent_from = _naive(_floor_second(start) + EARLIEST_OFFSET)
+        sent_to = _naive(_ceil_second(end) + LATEST_OFFSET)
         seen: set[Any] = set()
-        # in UTC, because arithmetic and comparison within one zone ignore DST folds
-        for row in self._window_rows(start.astimezone(UTC), end.astimezone(UTC)):
+        undated = 0
+        for row in self._naive_window_rows(sent_from, sent_to):
+            moment = _calldate(row)
+            if moment is None:
+                undated += 1  # no instant: no day can claim it
+                continue
+            self._observe_offset(moment)
+            if not start <= moment < end:
+                continue
             key = row.get("uniqueid")
             if key is not None and key in seen:
                 continue
             seen.add(key)
             yield row
+        if undated:
+            logger.warning(
+                "ringostat answered calls without a readable calldate; they are left out",
+                extra={"vendor": VENDOR, "rows_undated": undated},
+            )
 
-    def _window_rows(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        if start >= end:
-            return
-        params = {**self._window_params(start, end), "merge": "0", "order": "calldate asc"}
+    def _observe_offset(self, moment: datetime) -> None:
+        offset = moment.utcoffset()
+        if offset is not None and offset != moment.astimezone(self._tz).utcoffset():
+            self._foreign.setdefault(offset, moment)
+
+    def _naive_window_rows(self, sent_from: datetime, sent_to: datetime) -> Iterator[dict[str, Any]]:
+        """The rows of the naive range `[sent_from, sent_to]`, halving it while an answer may be cut."""
+        params = {
+            "export_type": "json",
+            "from": sent_from.strftime(WINDOW_FORMAT),
+            "to": sent_to.strftime(WINDOW_FORMAT),
+            "merge": "0",
+            "order": "calldate asc",
+        }
         try:
             rows = self._rows(params)
         except CapExceeded:
             rows = None
         if rows is None or len(rows) >= self._cap:
-            # the answer may have been cut at the cap: read the window again in two halves
-            for half_start, half_end in _halves(start, end):
-                yield from self._window_rows(half_start, half_end)
+            # the answer may have been cut at the cap: read the range again in two halves
+            for half_from, half_to in _halves(sent_from, sent_to):
+                yield from self._naive_window_rows(half_from, half_to)
             return
-        yield from self._inside(rows, start, end, self._covered(params["from"], params["to"]))
-
-    def _inside(
-        self, rows: list[dict[str, Any]], start: datetime, end: datetime, covered: tuple[datetime, datetime]
-    ) -> Iterator[dict[str, Any]]:
-        """Rows whose `calldate` is in the half-open window; a row without a readable date is kept."""
-        strays = 0
-        for row in rows:
-            moment = _calldate(row)
-            if moment is None or start <= moment < end:
-                yield row
-            elif not covered[0] <= moment <= covered[1]:
-                strays += 1
-        if strays:
-            # rows the sent from/to cannot cover mean the API reads them in another zone than
-            # project_tz, so calls at the other end of every window are being missed
-            logger.warning(
-                "ringostat answered calls outside the requested window; check the project time zone",
-                extra={"vendor": VENDOR, "project_tz": str(self._tz), "rows_outside": strays},
-            )
-
-    def _covered(self, sent_from: str, sent_to: str) -> tuple[datetime, datetime]:
-        """The instants the sent naive bounds can mean, under either DST reading and an inclusive `to`."""
-        earliest = min(self._readings(sent_from))
-        latest = max(self._readings(sent_to)) + timedelta(seconds=1)
-        return earliest, latest
-
-    def _readings(self, wall_clock: str) -> list[datetime]:
-        naive = datetime.strptime(wall_clock, WINDOW_FORMAT)
-        return [naive.replace(tzinfo=self._tz, fold=fold) for fold in (0, 1)]
-
-    def _window_params(self, start: datetime, end: datetime) -> dict[str, str]:
-        return {
-            "export_type": "json",
-            "from": self._wall_clock(_floor_second(start), earliest=True),
-            "to": self._wall_clock(_ceil_second(end), earliest=False),
-        }
-
-    def _wall_clock(self, moment: datetime, *, earliest: bool) -> str:
-        """The naive local time to send. In a DST fall-back hour the API may read either occurrence,
-        so the bound moves by the DST shift to cover both (the surplus is cut by `calldate`)."""
-        local = moment.astimezone(self._tz).replace(tzinfo=None)
-        first = local.replace(tzinfo=self._tz, fold=0).utcoffset() or timedelta()
-        second = local.replace(tzinfo=self._tz, fold=1).utcoffset() or timedelta()
-        shift = abs(first - second)
-        return (local - shift if earliest else local + shift).strftime(WINDOW_FORMAT)
+        yield from rows
 
     # --- requests and the field fallback --------------------------------------------------------
     def _rows(self, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -260,11 +272,20 @@ class RingostatClient:
     def _headers(self) -> dict[str, str]:
         return {"Auth-key": self._auth_key, "Accept": "application/json"}
 
+    def _window_params(self, start: datetime, end: datetime) -> dict[str, str]:
+        """Naive bounds covering `[start, end)` in any zone the API may read them in."""
+        return {
+            "export_type": "json",
+            "from": _naive(_floor_second(start.astimezone(UTC)) + EARLIEST_OFFSET).strftime(WINDOW_FORMAT),
+            "to": _naive(_ceil_second(end.astimezone(UTC)) + LATEST_OFFSET).strftime(WINDOW_FORMAT),
+        }
+
     # --- setup helpers -----------------------------------------------------------------------
     def check(self) -> None:
         """A one-minute, one-field read: raises InvalidCredentials (or AccessDenied) for a bad key."""
-        now = self._clock()
-        params = {**self._window_params(now - timedelta(minutes=1), now), "fields": "uniqueid"}
+        now = _naive(self._clock())
+        window = {"from": (now - timedelta(minutes=1)).strftime(WINDOW_FORMAT), "to": now.strftime(WINDOW_FORMAT)}
+        params = {"export_type": "json", **window, "fields": "uniqueid"}
         self._transport.request_json("GET", CALLS_PATH, params=params, headers=self._headers())
 
     def discover_projects(self) -> list[RingostatAccount]:
@@ -286,6 +307,42 @@ class RingostatClient:
         rows = self._get_rows(params, ("uniqueid", "call_card"))
         numbers = dict.fromkeys(number for row in rows if (number := _project_number(row)) is not None)
         return [RingostatAccount(id=number, source="call_card") for number in numbers]
+
+
+@dataclass(frozen=True)
+class ZoneMismatch:
+    """Calls whose vendor-local times only make sense in another zone than the configured one."""
+
+    configured: str
+    #: The offsets the calls carried, as "+02:00".
+    offsets: tuple[str, ...]
+    #: Zones with those offsets at those instants, likely ones first (at most five).
+    candidates: tuple[str, ...]
+
+    @classmethod
+    def of(cls, configured: str, foreign: dict[timedelta, datetime]) -> ZoneMismatch:
+        samples = sorted(foreign.items(), key=lambda item: item[1])
+        fits = [
+            name
+            for name in (*LIKELY_ZONES, *sorted(available_timezones()))
+            if all(moment.astimezone(ZoneInfo(name)).utcoffset() == offset for offset, moment in samples)
+        ]
+        return cls(
+            configured=configured,
+            offsets=tuple(_offset_text(offset) for offset, _ in samples),
+            candidates=tuple(dict.fromkeys(fits))[:5],
+        )
+
+
+def _offset_text(offset: timedelta) -> str:
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(offset) // timedelta(minutes=1)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _naive(moment: datetime) -> datetime:
+    """An instant as UTC wall-clock time, naive: the form the bounds are shifted and sent in."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _with_required(fields: Sequence[str]) -> tuple[str, ...]:

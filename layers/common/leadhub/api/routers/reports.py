@@ -17,6 +17,7 @@ from leadhub.reports.conversions import (
     FROM_DESCRIPTION,
     GROUP_BY_DESCRIPTION,
     GROUP_BY_LIST,
+    MEASURES_DESCRIPTION,
     TO_DESCRIPTION,
     Report,
     ReportQuery,
@@ -33,9 +34,11 @@ Tags = ["reports"]
     "/projects/<project_id>/conversions",
     tags=Tags,
     **operation(
-        "Conversions counted by source / traffic type / campaign (or other dimensions)",
-        "Counts the project's conversions of every connector, and sums their revenue, per combination of "
-        "the `group_by` dimensions; the days are the project's time zone's. Rows come most conversions first.",
+        "Inquiries, deals, revenue and forecast revenue by source / traffic type / campaign (or other dimensions)",
+        "Measures the project's conversions of every connector per combination of the `group_by` dimensions; the "
+        f"days are the project's time zone's. {MEASURES_DESCRIPTION} Rows come by date when grouped by date, then "
+        "most inquiries first; `connectors` gives the same measures per connector, and `warnings` names "
+        "connectors that deliver the same KPI twice.",
         errors=(HTTPStatus.NOT_FOUND, HTTPStatus.UNPROCESSABLE_ENTITY),
     ),
 )
@@ -62,8 +65,10 @@ def conversions(
     tags=Tags,
     **operation(
         "The conversions report as an XLSX with a chart",
-        "The same report as `GET …/conversions`, as a spreadsheet with a chart and the column headers of the "
-        "UI, behind a link that expires.",
+        "The same report as `GET …/conversions`, as a spreadsheet a marketer reads and prints: the UI's column "
+        "headers, Russian names for codes (`call` «Звонок»), dates as dates, a chart (a line over the days when "
+        "grouped by date, else bars of every row or the top ones, said so), A4 landscape fitted to the page "
+        "width; behind a link that expires.",
         errors=(*JSON_BODY, HTTPStatus.NOT_FOUND),
     ),
 )

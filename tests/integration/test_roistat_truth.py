@@ -8,15 +8,15 @@ static calls (carrying the channel's marker), repeat contacts across days and ac
 (by phone, and by e-mail where a form has no phone), tagged and untagged calls, a «Не учитывается»
 status. Its `measures()` is worked out from what it generated, not from Leadhub's attribution.
 
-The measures are summed here from the conversion partitions with the fields the report uses
-(`inquiry`, `kind`, `revenue`, `forecast_revenue`: /work/wt/notes/n1-fields.md)."""
+The measures are the report's own (`reports.conversions.conversion_report`), grouped by date, source,
+traffic type and campaign."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,11 +26,11 @@ from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
 from leadhub.models.settings import Vendor
+from leadhub.reports.conversions import ReportQuery, conversion_report
 from leadhub.setup.connectors import ConnectorCreate, Connectors
 from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
-from leadhub.store.partitions import CONVERSIONS, PartitionStore
 from simulators.roistat import DEFAULT_API_KEY, RoistatKnobs, RoistatScenario, RoistatSimulator
 
 ZONE = "Europe/Moscow"
@@ -70,21 +70,21 @@ class World:
         Connectors().update_settings(ACCOUNT, self.connector_id, changes)
 
     def report(self) -> dict[tuple[str, ...], Measured]:
-        partitions = PartitionStore()
-        sums: dict[tuple[str, ...], list[float]] = {}
-        for partition in partitions.partitions(
-            CONVERSIONS, self.project_id, start=date(2000, 1, 1), end=date(2100, 1, 1)
-        ):
-            if partition.connector_id != self.connector_id:
-                continue
-            for row in partitions.read(partition):
-                key = (row["local_date"], row["source"], row["traffic_type"], row["campaign"])
-                measured = sums.setdefault(key, [0, 0, 0.0, 0.0])
-                measured[0] += 1 if row["inquiry"] else 0
-                measured[1] += 1 if row["kind"] == "order" else 0
-                measured[2] += row["revenue"] or 0.0
-                measured[3] += row["forecast_revenue"] or 0.0
-        return {key: (int(m[0]), int(m[1]), m[2], m[3]) for key, m in sums.items() if any(m)}
+        """What the report answers (the measures defined once in `reports.conversions`), per day and marks."""
+        query = ReportQuery.model_validate(
+            {"from": "2000-01-01", "to": "2100-01-01", "group_by": ["date", "source", "traffic_type", "campaign"]}
+        )
+        report = conversion_report(self.project_id, query)
+        return {
+            tuple(row.dimensions[name] for name in query.group_by): (
+                row.inquiries,
+                row.deals.total,
+                row.revenue,
+                row.forecast_revenue,
+            )
+            for row in report.rows
+            if row.inquiries or row.deals.total or row.revenue or row.forecast_revenue
+        }
 
     def truth(self, **rules: Any) -> dict[tuple[str, ...], Measured]:
         measures = self.simulator.data.measures(self.vendor_project, zone=ZONE, channels=CHANNELS, **rules)

@@ -41,7 +41,9 @@ run: $(RUN_STAMP)
 
 ## make token ACCOUNT=acme [LABEL=…] [STACK=…] — an API token for an account (created if new), printed once.
 ## Local stack: the AWS_ENDPOINT_URL=… that make run prints. AWS: STACK=<deployed stack>, your IAM credentials.
-token: $(RUN_STAMP)
+token:
+	@# stdout carries the token alone (T=$$(make token …)): anything an install prints goes to stderr
+	@$(MAKE) --no-print-directory $(RUN_STAMP) >&2
 	@test -n "$(ACCOUNT)" || { echo "usage: AWS_ENDPOINT_URL=<make run prints it> make token ACCOUNT=<name> [LABEL=…], or STACK=<deployed stack> make token ACCOUNT=<name>"; exit 2; }
 	@$(PY) -m $(if $(STACK),leadhub.admin --stack '$(STACK)',devstack.admin) \
 		issue-token '$(ACCOUNT)' --create-account --label '$(or $(LABEL),make token)'

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadhub.extract.dispatch import use_local_runner
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
-from leadhub.extract.run import run_connector, run_vendor
+from leadhub.extract.run import run_connector
+from leadhub.jobs.dispatch import use_local_runner
+from leadhub.jobs.runner import run_vendor
 from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery, conversion_report
@@ -107,7 +108,7 @@ def world(aws: dict[str, str]) -> Iterator[World]:
                 name="Ringostat",
                 vendor_account_id=str(scenario.project_id),
                 credentials={"auth_key": simulator.auth_key},
-                settings={"static_channels": [STATIC_RULE]},
+                settings={"static_channels": [STATIC_RULE], "history_days": DAYS + 1},
             ),
         )
         yield World(simulator, project.id, connector.id)
@@ -181,7 +182,7 @@ def test_a_revoked_key_fails_its_connector_with_a_config_error_and_others_keep_l
     SecretStore().put(world.connector_id, {"auth_key": revoked})  # the user revoked it at Ringostat
     world.simulator.knobs.revoked_keys = {revoked}
 
-    outcomes = {o.connector_id: o for o in run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS)}
+    outcomes = {o.connector_id: o for o in run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, fan_out=False)}
 
     assert outcomes[world.connector_id].status == "failed"
     failed = connector_status(connectors.get(ACCOUNT, world.connector_id))
@@ -245,11 +246,11 @@ def test_a_scheduled_run_fans_out_one_run_per_connector(world: World) -> None:
     started: list[dict[str, Any]] = []
     use_local_runner(started.append)
     try:
-        outcomes = run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS)
+        outcomes = run_vendor(Vendor.RINGOSTAT, remaining_ms=forever)
     finally:
         use_local_runner(None)
-    assert started == [{"connector_id": world.connector_id}]
-    assert [outcome.status for outcome in outcomes] == ["dispatched (local)"]
+    assert [payload["job"]["connector_id"] for payload in started] == [world.connector_id]
+    assert [outcome.status for outcome in outcomes] == ["dispatched"]
     deactivated = Connectors().set_active(ACCOUNT, world.connector_id, False)
     assert not deactivated.scheduled
-    assert run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS, fan_out=True) == []
+    assert run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, fan_out=True) == []

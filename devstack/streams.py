@@ -84,10 +84,14 @@ class StreamPump:
 
     def pump_once(self) -> int:
         """Deliver what the stream holds now; answers how many records passed the filter."""
-        records = [record for record in self.stream.read() if self._wanted(record)]
+        records = self.read()
         for start in range(0, len(records), self.batch_size):
             self.deliver(records[start : start + self.batch_size])
         return len(records)
+
+    def read(self) -> list[dict[str, Any]]:
+        """The records written since the last read that the mapping's filter lets through."""
+        return [record for record in self.stream.read() if self._wanted(record)]
 
     def _wanted(self, record: dict[str, Any]) -> bool:
         return not self.patterns or any(matches(pattern, record) for pattern in self.patterns)

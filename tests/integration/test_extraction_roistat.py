@@ -135,3 +135,25 @@ def test_unique_mode_keeps_each_callers_first_call_across_days(
     # first called before the window)
     run_connector(connector.id, remaining_ms=lambda: 10**9, limits=RunLimits(initial_days=DAYS + 1))
     assert sum(calls_by(project_id, "date").values()) == len(callers)
+
+
+def test_a_project_without_call_tracking_loads_its_other_streams_and_stays_active(
+    loaded: tuple[RoistatSimulator, ConnectorView, str],
+) -> None:
+    simulator, connector, _ = loaded
+    project = int(connector.vendor_account_id)
+    simulator.knobs.disabled_options = {project: {"calltracking"}}
+    before = simulator.request_counts.copy()
+    for _ in range(RunLimits().pause_after_config_failures + 1):
+        outcome = run_connector(connector.id, remaining_ms=lambda: 10**9, limits=RunLimits(initial_days=DAYS + 1))
+        assert {stream.stream: stream.status for stream in outcome.streams}["calls"] == "failed"
+        assert {stream.status for stream in outcome.streams if stream.stream != "calls"} == {"done"}
+    assert simulator.request_counts != before
+    status = connector_status(Connectors().get(ACCOUNT, connector.id))
+    assert status.active  # a feature off is the stream's own configuration: nothing pauses
+    streams = {stream.stream: stream for stream in status.streams}
+    assert streams["calls"].state == "failed"
+    assert streams["calls"].last_error is not None
+    assert streams["calls"].last_error.scope == "stream"
+    assert "switched off" in streams["calls"].last_error.explanation
+    assert all(stream.state == "idle" for name, stream in streams.items() if name != "calls")

@@ -9,9 +9,9 @@ from leadhub.models.connector import Connector, Project
 from leadhub.models.settings import Vendor
 from leadhub.store import errors
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.jobs import JobStore
 from leadhub.store.objects import ObjectStore
 from leadhub.store.secrets import SecretStore
-from leadhub.store.jobs import JobStore
 from leadhub.store.sync_state import SyncStateStore
 from leadhub.store.tokens import TokenStore, new_token
 

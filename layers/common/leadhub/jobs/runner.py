@@ -81,7 +81,11 @@ class Control:
     connectors: ConnectorStore
     remaining_ms: Callable[[], int]
     safety_ms: int = SAFETY_MS
-    checkpoint: dict[str, Any] = field(default_factory=dict)
+    #: Units earlier invocations of the job did: a continuation's progress adds to them.
+    done_before: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.done_before = self.job.done
 
     def stop_reason(self) -> StopReason | None:
         if self.remaining_ms() < self.safety_ms:
@@ -92,7 +96,7 @@ class Control:
 
     def unit_done(self, checkpoint: dict[str, Any], done: int, planned: int) -> None:
         self.job.checkpoint = {**self.job.checkpoint, **checkpoint}
-        self.job.done, self.job.planned = done, planned
+        self.job.done, self.job.planned = self.done_before + done, self.done_before + planned
         self.job = _save(self.jobs, self.job)
 
 

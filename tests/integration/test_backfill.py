@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from backfill.app import lambda_handler as backfill_handler
+
 from devstack.streams import StreamPump
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute

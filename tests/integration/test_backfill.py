@@ -22,7 +22,6 @@ from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
 from leadhub.jobs.dispatch import use_local_runner
 from leadhub.jobs.runner import connector_jobs, enqueue, new_job, run_job
-from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.job import JobKind, JobState
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery
@@ -37,6 +36,7 @@ from leadhub.store.partitions import CONVERSIONS, connector_prefix
 from leadhub.store.streams import receive_messages
 from leadhub.store.sync_state import SyncStateStore
 from simulators.ringostat import RingostatScenario, RingostatSimulator
+from tests.integration.ringostat_marks import call_marks
 
 ZONE = "Europe/Kyiv"
 ACCOUNT = "acc-backfill"
@@ -87,17 +87,7 @@ class World:
             day = call.calldate.astimezone(ZoneInfo(ZONE)).date()
             if day < first:
                 continue
-            if call.static:
-                if channel and call.pool == channel["value"]:
-                    marks = (channel["source"], channel["traffic_type"], channel["campaign"])
-                else:
-                    marks = ("(none)", "(none)", UNDEFINED_CAMPAIGN)
-            else:
-                marks = (
-                    _mark(call.utm_source) or "(none)",
-                    _mark(call.utm_medium) or "(none)",
-                    _mark(call.utm_campaign) or UNDEFINED_CAMPAIGN,
-                )
+            marks = call_marks(call, channel)
             expected[(day.isoformat(), *marks)] += 1
         return expected
 
@@ -108,10 +98,6 @@ class World:
     def conversion_objects(self) -> dict[str, bytes]:
         objects = ObjectStore()
         return {key: objects.get(key) for key in objects.keys(connector_prefix(CONVERSIONS, self.project_id, ""))}
-
-
-def _mark(value: str | None) -> str | None:
-    return None if value in (None, "", "(not set)") else value
 
 
 @pytest.fixture

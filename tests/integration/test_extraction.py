@@ -20,7 +20,6 @@ from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
 from leadhub.jobs.dispatch import use_local_runner
 from leadhub.jobs.runner import run_vendor
-from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery, conversion_report
 from leadhub.setup.connectors import ConnectorCreate, Connectors
@@ -30,6 +29,7 @@ from leadhub.store import aws as store_aws
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.secrets import SecretStore
 from simulators.ringostat import RingostatScenario, RingostatSimulator
+from tests.integration.ringostat_marks import call_marks
 
 ZONE = "Europe/Kyiv"
 ACCOUNT = "acc-extract"
@@ -70,23 +70,9 @@ class World:
         for call in self.simulator.scenario.truth().values():
             if mode == "unique" and not call.unique:
                 continue
-            if call.static:
-                if call.pool == STATIC_RULE["value"]:
-                    marks = (STATIC_RULE["source"], STATIC_RULE["traffic_type"], STATIC_RULE["campaign"])
-                else:
-                    marks = ("(none)", "(none)", UNDEFINED_CAMPAIGN)
-            else:
-                marks = (
-                    _mark(call.utm_source) or "(none)",
-                    _mark(call.utm_medium) or "(none)",
-                    _mark(call.utm_campaign) or UNDEFINED_CAMPAIGN,
-                )
+            marks = call_marks(call, STATIC_RULE)
             expected[(call.calldate.astimezone(ZoneInfo(ZONE)).date().isoformat(), *marks)] += 1
         return expected
-
-
-def _mark(value: str | None) -> str | None:
-    return None if value in (None, "", "(not set)") else value
 
 
 @pytest.fixture

@@ -50,9 +50,9 @@ def wait_idle(client: Client, connector_id: str, version: int) -> dict[str, Any]
         archive, jobs = status["archive"], status["jobs"]
         planned = version == 1 or any(job["settings_version"] == version for job in jobs)
         settled = planned and all(job["state"] in ("done", "superseded") for job in jobs)
-        if archive["settings_version"] == version and archive["state"] == "idle" and settled:
-            if status["streams"][0]["state"] == "idle" and archive["days_total"]:
-                return status
+        current = archive["settings_version"] == version and archive["state"] == "idle" and archive["days_total"]
+        if settled and current and status["streams"][0]["state"] == "idle":
+            return status
         time.sleep(0.5)
     raise AssertionError(f"the archive did not settle at settings v{version}: {status}")
 

@@ -8,7 +8,7 @@ import gzip
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,6 @@ from devstack.streams import StreamPump
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
-from leadhub.jobs.dispatch import use_local_runner
 from leadhub.jobs.runner import connector_jobs, enqueue, new_job, run_job
 from leadhub.models.job import JobKind, JobState
 from leadhub.models.settings import Vendor
@@ -36,6 +35,7 @@ from leadhub.store.partitions import CONVERSIONS, connector_prefix
 from leadhub.store.streams import receive_messages
 from leadhub.store.sync_state import SyncStateStore
 from simulators.ringostat import RingostatScenario, RingostatSimulator
+from tests.integration.backfill_flow import LocalBackfill, forever, local_backfill
 from tests.integration.ringostat_marks import call_marks
 
 ZONE = "Europe/Kyiv"
@@ -45,32 +45,29 @@ HISTORY = 5
 CHANNEL = {"parameter": "pool", "value": "OLX static", "source": "OLX", "traffic_type": "classified", "campaign": "OLX"}
 
 
-def forever() -> int:
-    return 10**9
-
-
 @dataclass
 class World:
     simulator: RingostatSimulator
     project_id: str
     connector_id: str
-    pump: StreamPump
-    #: Jobs dispatched and not yet run (the runner below queues them; `drain` runs them).
-    dispatched: list[dict[str, Any]] = field(default_factory=list)
-    budget: Callable[[], Callable[[], int]] = lambda: forever
+    backfill: LocalBackfill
+
+    @property
+    def pump(self) -> StreamPump:
+        return self.backfill.pump
+
+    @property
+    def dispatched(self) -> list[dict[str, Any]]:
+        return self.backfill.dispatched
 
     def run(self) -> str:
         return run_connector(self.connector_id, remaining_ms=forever, limits=RunLimits(safety_ms=1000)).status
 
     def change(self, **settings: Any) -> None:
-        """Save settings and deliver the stream's records to the backfill, as the mapping would."""
-        Connectors().update_settings(ACCOUNT, self.connector_id, settings)
-        self.pump.pump_once()
+        self.backfill.change(ACCOUNT, self.connector_id, **settings)
 
     def drain(self) -> None:
-        while self.dispatched:
-            payload = self.dispatched.pop(0)["job"]
-            run_job(payload["connector_id"], payload["id"], remaining_ms=self.budget(), safety_ms=1000)
+        self.backfill.drain()
 
     def report(self) -> Counter[tuple[str, ...]]:
         today = datetime.now(ZoneInfo(ZONE)).date()
@@ -109,7 +106,6 @@ def world(aws: dict[str, str]) -> Iterator[World]:
     with RingostatSimulator(scenario) as simulator:
         os.environ["RINGOSTAT_BASE_URL"] = simulator.base_url
         store_aws.reset()
-        pump = StreamPump(backfill_handler, "BackfillFunction")
         project = Projects().create(ACCOUNT, ProjectCreate(name="Киев", timezone=ZONE))
         connector = Connectors().create(
             ACCOUNT,
@@ -122,12 +118,8 @@ def world(aws: dict[str, str]) -> Iterator[World]:
                 settings={"history_days": HISTORY},
             ),
         )
-        world = World(simulator, project.id, connector.id, pump)
-        use_local_runner(world.dispatched.append)
-        try:
-            yield world
-        finally:
-            use_local_runner(None)
+        with local_backfill() as backfill:
+            yield World(simulator, project.id, connector.id, backfill)
     os.environ.pop("RINGOSTAT_BASE_URL", None)
 
 
@@ -224,9 +216,9 @@ def test_an_incremental_run_and_a_backfill_started_together_leave_no_day_built_w
     connector = ConnectorStore().find_connector(world.connector_id)
     job = new_job(connector, JobKind.EXTRACT)
     enqueue(job)
-    world.budget = lambda: change_half_way
+    world.backfill.budget = lambda: change_half_way
     run_job(world.connector_id, job.id, remaining_ms=change_half_way, safety_ms=1000)
-    world.budget = lambda: forever
+    world.backfill.budget = lambda: forever
     world.drain()
 
     assert world.built_versions() == {2}
@@ -263,7 +255,7 @@ def test_a_backfill_that_outlives_its_invocation_continues_and_ends_as_one_long_
         left = iter([forever(), forever()])  # two days, then the time is up
         return lambda: next(left, 0)
 
-    world.budget = one_day_each
+    world.backfill.budget = one_day_each
     world.change(static_channels=[CHANNEL])
     world.drain()
     [job] = [job for job in connector_jobs(world.connector_id) if job.kind is JobKind.REATTRIBUTE]

@@ -19,6 +19,7 @@ from typing import Any
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.run import build_streams
 from leadhub.extract.state import StreamSyncState
+from leadhub.extract.streams import Normaliser
 from leadhub.models.connector import Connector
 from leadhub.models.conversion import conversion_json
 from leadhub.models.job import JobControl, StopReason
@@ -63,6 +64,13 @@ def _latest_statuses(partitions: PartitionStore, raw: list[Partition]) -> list[d
     return list(partitions.read(max(snapshots, key=lambda partition: partition.day)))
 
 
+def rebuild_day(partitions: PartitionStore, raw: Partition, normalise: Normaliser) -> int:
+    """Replace the day's conversion partition with its raw rows normalised again; answers how many."""
+    conversions = normalise(list(partitions.read(raw)), raw.day)
+    target = Partition(CONVERSIONS, raw.project_id, raw.connector_id, raw.stream, raw.day)
+    return partitions.replace_lines(target, (conversion_json(conversion) for conversion in conversions))
+
+
 @dataclass
 class Reattribution:
     connector: Connector
@@ -105,9 +113,7 @@ class Reattribution:
                 return outcome
             normalise = readers[partition.stream].normalise
             assert normalise is not None
-            conversions = normalise(list(partitions.read(partition)), partition.day)
-            target = Partition(CONVERSIONS, connector.project_id, connector.id, partition.stream, partition.day)
-            partitions.replace_lines(target, (conversion_json(conversion) for conversion in conversions))
+            rebuild_day(partitions, partition, normalise)
             state = loaded.get(partition.stream)
             if state is None:
                 stored = states.get(connector.id, partition.stream, account)

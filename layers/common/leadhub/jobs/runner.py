@@ -60,9 +60,11 @@ def connector_jobs(connector_id: str, jobs: JobStore | None = None) -> list[Job]
 
 
 def dispatch_next(connector_id: str, jobs: JobStore | None = None) -> str | None:
-    """Dispatch the connector's oldest queued job, if any; answers how it was started."""
+    """Dispatch the connector's oldest unfinished job, if any; answers how it was started. A job
+    still marked running is one whose invocation died (a live one holds the lease, and the job
+    dispatched finds it taken): it resumes from its checkpoint."""
     for job in connector_jobs(connector_id, jobs):
-        if job.state is JobState.QUEUED:
+        if not job.finished:
             return dispatch(job_payload(connector_id, job.id))
     return None
 

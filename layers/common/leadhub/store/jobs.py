@@ -1,9 +1,9 @@
 """Jobs, the connector lease and the backfill plans, in the jobs table.
 
 Layout: partition `CONNECTOR#<connector>`; sort key `JOB#<job id>` (ids sort by creation, so one
-query lists a connector's jobs oldest first), `LEASE` (the one lease every writer of the
-connector's partitions holds: incremental runs, range reads, re-attribution) and
-`PLAN#<settings version>` (written once: a duplicate stream delivery plans nothing new).
+query lists a connector's jobs) and `LEASE` (the one lease every writer of the connector's
+partitions holds: incremental runs, range reads, re-attribution). Jobs are created only if new, so
+a plan delivered twice (ids made of the settings version) stores nothing new.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from leadhub.settings import get_settings
-from leadhub.store import errors
 from leadhub.store.tables import VersionedTable
 
 #: Finished jobs and plan markers are forgotten after this long (the table's TTL).
@@ -68,16 +67,6 @@ class JobStore:
 
     def release_lease(self, connector_id: str, owner: str) -> None:
         self.table.release(_lease_key(connector_id), owner=owner)
-
-    # plans
-    def claim_plan(self, connector_id: str, settings_version: int) -> bool:
-        """True the first time a settings version of the connector is planned, False after."""
-        key = {"pk": _pk(connector_id), "sk": f"PLAN#{settings_version:010d}"}
-        try:
-            self.table.create({**key, "expires_at": int(time.time()) + KEEP_SECONDS})
-        except errors.AlreadyExists:
-            return False
-        return True
 
     def delete_all(self, connector_id: str) -> None:
         for item in list(self.table.query("pk", _pk(connector_id))):

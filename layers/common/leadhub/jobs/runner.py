@@ -127,21 +127,26 @@ def run_job(
     job = Job.model_validate(jobs.get(connector_id, job_id))
     if job.finished:
         return job
-    if _superseded(_find(connectors, connector_id), job):
-        job.state = JobState.SUPERSEDED
-        return _save(jobs, job)
+    # one owner per invocation: a second invocation of this very job must find the lease taken
+    owner = f"{job.id}/{uuid.uuid4().hex[:8]}"
     try:
-        jobs.acquire_lease(connector_id, job.id, now=time.time(), seconds=LEASE_SECONDS)
+        # only the lease holder writes a job's state
+        jobs.acquire_lease(connector_id, owner, now=time.time(), seconds=LEASE_SECONDS)
     except store_errors.LeaseHeld:
         logger.info("another writer holds the connector: the job waits", extra={"job_id": job.id})
         return job
     try:
+        job = Job.model_validate(jobs.get(connector_id, job_id))
+        if job.finished:
+            return job
+        if _superseded(_find(connectors, connector_id), job):
+            job.state = JobState.SUPERSEDED
+            return _save(jobs, job)
         job.state, job.invocations = JobState.RUNNING, job.invocations + 1
         job = _save(jobs, job)
-        job = _work(job, Control(job, jobs, connectors, remaining_ms, safety_ms))
-        return job
+        return _work(job, Control(job, jobs, connectors, remaining_ms, safety_ms))
     finally:
-        jobs.release_lease(connector_id, job.id)
+        jobs.release_lease(connector_id, owner)
         # a continuation (this job, queued again) or the next job: whichever is the oldest queued
         dispatch_next(connector_id, jobs)
 

@@ -72,6 +72,7 @@ def main() -> int:
         lines.append(
             f"  schedule      extraction of roistat and ringostat connectors {every} (LEADHUB_SCHEDULE_SECONDS)"
         )
+        lines.append("  backfill      the connectors table's stream feeds the backfill function (settings changes)")
         lines.append("Ctrl-C stops everything.")
         print("\n".join(lines), flush=True)
         ready_file = os.environ.get("LEADHUB_READY_FILE")

@@ -59,6 +59,8 @@ def provision_from_template(prefix: str = LOCAL_PREFIX, path: Path = template.TE
         provision.create_table(template.local_name(logical_id, prefix), properties)
     for logical_id, properties in found.buckets.items():
         provision.create_bucket(template.local_name(logical_id, prefix, bucket=True), properties)
+    for logical_id in found.queues:
+        provision.create_queue(template.local_name(logical_id, prefix))
     env = template.local_environment(found, prefix)
     os.environ.update(env)
     aws.reset()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,12 +21,17 @@ class LocalContext:
     log_group_name: str = "/aws/lambda/leadhub-local"
     log_stream_name: str = "local"
     started: float = field(default_factory=time.monotonic)
+    #: Set when the local stack stops: the handler's time is up at once, so a job stops at its next
+    #: unit (as it would before Lambda's limit) instead of holding the process open.
+    stopping: threading.Event | None = None
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:eu-central-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
+        if self.stopping is not None and self.stopping.is_set():
+            return 0
         return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
 
 

@@ -37,14 +37,18 @@ class LocalInvoker:
         self._handler = handler
         self._timeout = timeout_seconds
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-lambda")
+        self._stopping = threading.Event()
 
     def __call__(self, payload: dict[str, Any]) -> None:
-        self._pool.submit(self.invoke, payload)
+        if not self._stopping.is_set():  # a job continuing itself while the stack stops is dropped
+            self._pool.submit(self.invoke, payload)
 
     def invoke(self, payload: dict[str, Any]) -> Any:
-        return self._handler(payload, LocalContext(function_name="leadhub-extract", timeout_seconds=self._timeout))
+        context = LocalContext(function_name="leadhub-extract", timeout_seconds=self._timeout, stopping=self._stopping)
+        return self._handler(payload, context)
 
     def stop(self) -> None:
+        self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -10,8 +10,9 @@ from typing import Any
 from devstack.apigw import LocalHttpApi
 from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
 from devstack.scheduler import LocalInvoker, LocalScheduler, scheduled_inputs
+from devstack.streams import StreamPump
 from devstack.vendors import VENDORS, DemoVendor
-from leadhub.extract.dispatch import use_local_runner
+from leadhub.jobs.dispatch import use_local_runner
 from leadhub.store.tokens import AccountStore, TokenStore, new_token
 
 DEV_ACCOUNT = "dev-account"
@@ -31,6 +32,7 @@ class LocalStack:
     schedule_seconds: float = 300.0
     invoker: LocalInvoker | None = None
     scheduler: LocalScheduler | None = None
+    pump: StreamPump | None = None
 
     def start(self) -> dict[str, str]:
         # vendors first: their base URLs go into the environment the settings are read from
@@ -53,6 +55,10 @@ class LocalStack:
         use_local_runner(self.invoker)
         self.scheduler = LocalScheduler(self.invoker, scheduled_inputs(), self.schedule_seconds)
         self.scheduler.start()
+        # the connectors table's stream into the backfill function, as its event-source mapping would
+        backfill: Any = importlib.import_module("backfill.app").lambda_handler
+        self.pump = StreamPump(backfill, "BackfillFunction")
+        self.pump.start()
         handler: Any = importlib.import_module("api.app").lambda_handler
         self.api = LocalHttpApi(handler, port=self.port)
         self.urls["api"] = self.api.start()
@@ -61,6 +67,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.scheduler:
             self.scheduler.stop()
+        if self.pump:
+            self.pump.stop()
         if self.invoker:
             self.invoker.stop()
         if self.api:

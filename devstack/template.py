@@ -46,6 +46,7 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
 class LocalResources:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Function environment: variable → the logical id it references, or a literal value.
     environment: dict[str, Any] = field(default_factory=dict)
 
@@ -70,9 +71,23 @@ def resources(document: dict[str, Any] | None = None) -> LocalResources:
             found.tables[logical_id] = properties
         elif resource["Type"] == "AWS::S3::Bucket":
             found.buckets[logical_id] = properties
+        elif resource["Type"] == "AWS::SQS::Queue":
+            found.queues[logical_id] = properties
     variables = document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     found.environment = dict(variables)
     return found
+
+
+def stream_mapping(function_id: str, document: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """A function's DynamoDB stream event: the logical id of its table and the mapping's properties."""
+    document = document if document is not None else load()
+    events = document["Resources"][function_id]["Properties"]["Events"]
+    for event in events.values():
+        if event["Type"] == "DynamoDB":
+            properties = dict(event["Properties"])
+            table = properties["Stream"]["Fn::GetAtt"][0]
+            return table, properties
+    raise LookupError(f"{function_id} has no DynamoDB stream event")
 
 
 def local_name(logical_id: str, prefix: str, *, bucket: bool = False) -> str:

@@ -1,4 +1,5 @@
-"""Scheduled per-vendor extraction (EventBridge Scheduler) and on-demand runs of one connector."""
+"""The jobs function: scheduled ticks (EventBridge Scheduler), one connector's run, and every
+dispatched job (extraction, range reads, re-attribution), each resuming from its checkpoint."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadhub.extract.request import ExtractRequest
-from leadhub.extract.run import run_connector, run_vendor
+from leadhub.extract.run import run_connector
+from leadhub.jobs.runner import run_job, run_vendor
 from leadhub.observability import logger, metrics, tracer
 
 
@@ -18,9 +20,11 @@ from leadhub.observability import logger, metrics, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ExtractRequest.model_validate(event)
     remaining = context.get_remaining_time_in_millis
+    if request.job is not None:
+        job = run_job(request.job.connector_id, request.job.id, remaining_ms=remaining)
+        return {"job": job.model_dump(mode="json", include={"id", "kind", "state", "done", "planned"})}
     if request.connector_id is not None:
-        outcomes = [run_connector(request.connector_id, remaining_ms=remaining)]
-    else:
-        assert request.vendor is not None
-        outcomes = run_vendor(request.vendor, remaining_ms=remaining)
+        return {"outcomes": [asdict(run_connector(request.connector_id, remaining_ms=remaining))]}
+    assert request.vendor is not None
+    outcomes = run_vendor(request.vendor, remaining_ms=remaining)
     return {"scheduled_time": request.scheduled_time, "outcomes": [asdict(outcome) for outcome in outcomes]}

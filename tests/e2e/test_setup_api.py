@@ -273,14 +273,14 @@ def test_sync_while_a_run_holds_the_connector_says_so(api: Api, project: dict[st
     lease = {"pk": {"S": f"CONNECTOR#{connector['id']}"}, "sk": {"S": "LEASE"}}
     held_until = str(time.time() + 600)
     dynamodb.put_item(
-        TableName="leadhub-local-SyncStateTable",
+        TableName="leadhub-local-JobsTable",
         Item={**lease, "lease_owner": {"S": "another-run"}, "lease_until": {"N": held_until}},
     )
     busy = api.call("POST", f"/connectors/{connector['id']}/sync")
     assert busy.status_code == 409, busy.text
     assert "in progress" in busy.json()["message"]
     assert busy.json()["error"] == "Conflict"
-    dynamodb.delete_item(TableName="leadhub-local-SyncStateTable", Key=lease)
+    dynamodb.delete_item(TableName="leadhub-local-JobsTable", Key=lease)
     assert api.call("POST", f"/connectors/{connector['id']}/deactivate").status_code == 200  # no run started here
 
 
@@ -517,7 +517,7 @@ def test_sync_now_loads_data_that_the_report_and_its_xlsx_show(api: Api, stack: 
             break
         time.sleep(0.5)
     assert streams[0]["state"] == "idle", streams
-    assert streams[0]["rows_loaded"] > 0
+    assert streams[0]["rows_stored"] > 0
 
     today = datetime.now(ZoneInfo("Europe/Kyiv")).date()
     params = {"from": (today - timedelta(days=40)).isoformat(), "to": today.isoformat(), "group_by": "campaign"}

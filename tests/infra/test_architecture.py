@@ -47,9 +47,11 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "exports": FOUNDATION | {"store", "connectors"},
     "reports": FOUNDATION | {"store", "exports", "connectors"},
     "extract": FOUNDATION | {"store", "vendors", "attribution", "connectors"},
-    # setup starts an extraction on demand (POST /connectors/{id}/sync).
-    "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract"},
-    "api": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup"},
+    # Long-running connector work: runs the kinds extract implements, plans backfills from settings.
+    "jobs": FOUNDATION | {"store", "connectors", "extract"},
+    # setup starts an extraction on demand (POST /connectors/{id}/sync) and shows jobs in the status.
+    "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "jobs"},
+    "api": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs"},
     # The accounts-and-tokens CLI: an entry point beside the API, not under it.
     "admin": FOUNDATION | {"store", "setup"},
 }

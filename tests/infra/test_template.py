@@ -4,6 +4,7 @@ embedded AWS is built from it."""
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 from devstack import template
 from devstack.aws import provision_from_template
+from devstack.streams import matches
 from leadhub.settings import Settings
 from leadhub.store import aws as store_aws
 
@@ -126,3 +128,44 @@ def test_a_change_to_the_template_changes_the_embedded_tables(
     assert [i["IndexName"] for i in tables["changed-JobsTable"]["GlobalSecondaryIndexes"]] == ["by_status"]
     assert "changed-ScratchTable" in tables
     assert not tables["leadhub-local-JobsTable"].get("GlobalSecondaryIndexes")
+
+
+def test_the_backfill_reads_the_connectors_stream_through_a_bounded_mapping(document: dict[str, Any]) -> None:
+    table, mapping = template.stream_mapping("BackfillFunction", document)
+    assert table == "ConnectorsTable"
+    assert mapping["Stream"] == {"Fn::GetAtt": ["ConnectorsTable", "StreamArn"]}
+    # never AWS's retry-until-expiry default: a bounded retry, bisection, a record age, a failure queue
+    assert 0 < mapping["MaximumRetryAttempts"] <= 5
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 < mapping["MaximumRecordAgeInSeconds"] <= 6 * 3600
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    failure = mapping["DestinationConfig"]["OnFailure"]
+    assert failure["Type"] == "SQS"
+    queue = failure["Destination"]["Fn::GetAtt"][0]
+    assert document["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+    [pattern] = [json.loads(item["Pattern"]) for item in mapping["FilterCriteria"]["Filters"]]
+    assert pattern["eventName"] == ["MODIFY"]
+    assert pattern["dynamodb"]["NewImage"]["sk"] == {"S": [{"prefix": "CONNECTOR#"}]}
+
+
+def test_the_backfill_filter_lets_a_connector_change_through_and_nothing_else(document: dict[str, Any]) -> None:
+    _, mapping = template.stream_mapping("BackfillFunction", document)
+    [pattern] = [json.loads(item["Pattern"]) for item in mapping["FilterCriteria"]["Filters"]]
+
+    def record(event: str, sk: str) -> dict[str, Any]:
+        image = {"sk": {"S": sk}, "settings_version": {"N": "2"}}
+        return {"eventName": event, "dynamodb": {"NewImage": image}}
+
+    assert matches(pattern, record("MODIFY", "CONNECTOR#p#c"))
+    assert not matches(pattern, record("INSERT", "CONNECTOR#p#c"))
+    assert not matches(pattern, record("MODIFY", "PROJECT#p"))
+
+
+def test_the_backfill_holds_only_what_it_needs(document: dict[str, Any]) -> None:
+    policies = document["Resources"]["BackfillFunction"]["Properties"]["Policies"]
+    crud = [policy for policy in policies if "DynamoDBCrudPolicy" in policy]
+    assert crud == [{"DynamoDBCrudPolicy": {"TableName": {"Ref": "JobsTable"}}}]  # writes jobs, nothing else
+    [statement] = [s for policy in policies if "Statement" in policy for s in policy["Statement"]]
+    assert statement["Action"] == ["lambda:InvokeFunction"]
+    assert "secretsmanager" not in json.dumps(policies)
+    assert "s3" not in json.dumps(policies).lower()

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadhub.connectors.ringostat import SPEC as RINGOSTAT
-from leadhub.extract.dispatch import use_local_runner
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
-from leadhub.extract.run import run_connector, run_vendor
+from leadhub.extract.run import run_connector
+from leadhub.jobs.dispatch import use_local_runner
+from leadhub.jobs.runner import run_vendor
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery, conversion_report
 from leadhub.setup.connectors import ConnectorCreate, Connectors
@@ -29,6 +29,7 @@ from leadhub.store import aws as store_aws
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.secrets import SecretStore
 from simulators.ringostat import RingostatScenario, RingostatSimulator
+from tests.integration.ringostat_marks import call_marks
 
 ZONE = "Europe/Kyiv"
 ACCOUNT = "acc-extract"
@@ -69,23 +70,9 @@ class World:
         for call in self.simulator.scenario.truth().values():
             if mode == "unique" and not call.unique:
                 continue
-            if call.static:
-                if call.pool == STATIC_RULE["value"]:
-                    marks = (STATIC_RULE["source"], STATIC_RULE["traffic_type"], STATIC_RULE["campaign"])
-                else:
-                    marks = ("(none)", "(none)", RINGOSTAT.undefined_campaign)
-            else:
-                marks = (
-                    _mark(call.utm_source) or "(none)",
-                    _mark(call.utm_medium) or "(none)",
-                    _mark(call.utm_campaign) or RINGOSTAT.undefined_campaign,
-                )
+            marks = call_marks(call, STATIC_RULE)
             expected[(call.calldate.astimezone(ZoneInfo(ZONE)).date().isoformat(), *marks)] += 1
         return expected
-
-
-def _mark(value: str | None) -> str | None:
-    return None if value in (None, "", "(not set)") else value
 
 
 @pytest.fixture
@@ -107,7 +94,7 @@ def world(aws: dict[str, str]) -> Iterator[World]:
                 name="Ringostat",
                 vendor_account_id=str(scenario.project_id),
                 credentials={"auth_key": simulator.auth_key},
-                settings={"static_channels": [STATIC_RULE]},
+                settings={"static_channels": [STATIC_RULE], "history_days": DAYS + 1},
             ),
         )
         yield World(simulator, project.id, connector.id)
@@ -181,7 +168,7 @@ def test_a_revoked_key_fails_its_connector_with_a_config_error_and_others_keep_l
     SecretStore().put(world.connector_id, {"auth_key": revoked})  # the user revoked it at Ringostat
     world.simulator.knobs.revoked_keys = {revoked}
 
-    outcomes = {o.connector_id: o for o in run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS)}
+    outcomes = {o.connector_id: o for o in run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, fan_out=False)}
 
     assert outcomes[world.connector_id].status == "failed"
     failed = connector_status(connectors.get(ACCOUNT, world.connector_id))
@@ -245,11 +232,11 @@ def test_a_scheduled_run_fans_out_one_run_per_connector(world: World) -> None:
     started: list[dict[str, Any]] = []
     use_local_runner(started.append)
     try:
-        outcomes = run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS)
+        outcomes = run_vendor(Vendor.RINGOSTAT, remaining_ms=forever)
     finally:
         use_local_runner(None)
-    assert started == [{"connector_id": world.connector_id}]
-    assert [outcome.status for outcome in outcomes] == ["dispatched (local)"]
+    assert [payload["job"]["connector_id"] for payload in started] == [world.connector_id]
+    assert [outcome.status for outcome in outcomes] == ["dispatched"]
     deactivated = Connectors().set_active(ACCOUNT, world.connector_id, False)
     assert not deactivated.scheduled
-    assert run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, limits=LIMITS, fan_out=True) == []
+    assert run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, fan_out=True) == []

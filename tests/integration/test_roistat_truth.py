@@ -217,3 +217,19 @@ def test_every_stream_loads(world: World) -> None:
     status = connector_status(Connectors().get(ACCOUNT, world.connector_id))
     assert [s.stream for s in status.streams] == ["calls", "orders", "proxyleads", "clients"]
     assert all(s.state == "idle" and s.last_success_at for s in status.streams), status
+
+
+def test_a_project_without_call_tracking_loads_its_other_streams_and_stays_active(world: World) -> None:
+    world.simulator.knobs.disabled_options = {world.vendor_project: {"calltracking"}}
+    for _ in range(RunLimits().pause_after_config_failures + 1):
+        outcome = run_connector(world.connector_id, remaining_ms=forever, limits=LIMITS)
+        assert {stream.stream: stream.status for stream in outcome.streams}["calls"] == "failed"
+        assert {stream.status for stream in outcome.streams if stream.stream != "calls"} == {"done"}
+    status = connector_status(Connectors().get(ACCOUNT, world.connector_id))
+    assert status.active  # a feature off is the stream's own configuration: nothing pauses
+    streams = {stream.stream: stream for stream in status.streams}
+    assert streams["calls"].state == "failed"
+    assert streams["calls"].last_error is not None
+    assert streams["calls"].last_error.scope == "stream"
+    assert "switched off" in streams["calls"].last_error.explanation
+    assert all(stream.state == "idle" for name, stream in streams.items() if name != "calls")

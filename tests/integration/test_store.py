@@ -9,6 +9,7 @@ from leadhub.models.connector import Connector, Project
 from leadhub.models.settings import Vendor
 from leadhub.store import errors
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.jobs import JobStore
 from leadhub.store.objects import ObjectStore
 from leadhub.store.secrets import SecretStore
 from leadhub.store.sync_state import SyncStateStore
@@ -59,7 +60,7 @@ def test_two_writers_cannot_both_win() -> None:
         store.get_connector("acc-2", "c-1")
 
 
-def test_sync_state_is_versioned_and_the_lease_is_exclusive() -> None:
+def test_sync_state_is_versioned_and_the_connector_lease_is_exclusive() -> None:
     states = SyncStateStore()
     saved = states.save("c-1", "calls", "111", {"cursor": "2026-11-01", "failures": 0})
     states.save("c-1", "calls", "111", {**saved, "cursor": "2026-11-02"})
@@ -67,15 +68,16 @@ def test_sync_state_is_versioned_and_the_lease_is_exclusive() -> None:
         states.save("c-1", "calls", "111", {**saved, "cursor": "2026-10-01"})
     assert states.get("c-1", "calls", "111")["cursor"] == "2026-11-02"
 
-    states.acquire_lease("c-1", "run-a", now=1000.0, seconds=60)
+    leases = JobStore()
+    leases.acquire_lease("c-1", "run-a", now=1000.0, seconds=60)
     with pytest.raises(errors.LeaseHeld):
-        states.acquire_lease("c-1", "run-b", now=1030.0, seconds=60)
-    states.acquire_lease("c-1", "run-b", now=1061.0, seconds=60)  # run-a's lease expired
-    states.release_lease("c-1", "run-a")  # not its lease any more: left alone
+        leases.acquire_lease("c-1", "run-b", now=1030.0, seconds=60)
+    leases.acquire_lease("c-1", "run-b", now=1061.0, seconds=60)  # run-a's lease expired
+    leases.release_lease("c-1", "run-a")  # not its lease any more: left alone
     with pytest.raises(errors.LeaseHeld):
-        states.acquire_lease("c-1", "run-c", now=1070.0, seconds=60)
-    states.release_lease("c-1", "run-b")
-    states.acquire_lease("c-1", "run-c", now=1071.0, seconds=60)
+        leases.acquire_lease("c-1", "run-c", now=1070.0, seconds=60)
+    leases.release_lease("c-1", "run-b")
+    leases.acquire_lease("c-1", "run-c", now=1071.0, seconds=60)
 
 
 def test_tokens_are_stored_hashed() -> None:

@@ -1,10 +1,12 @@
-"""One run of one connector: every enabled stream, day by day, checkpointed.
+"""One run of one connector: its streams, day by day, checkpointed.
 
-For each stream the run reads the days from the lookback before its cursor (or the initial
-history) through today, in the vendor account's time zone. Each day's raw rows and conversions
-replace that day's partitions whole, then the cursor moves: a run killed at any point leaves
-whole days behind, and the next run resumes from the checkpoint. A lease keeps a second run of
-the same connector out; a run stops early, cleanly, when the Lambda's time runs low.
+Which days a run reads is its policy: the incremental policy reads from the lookback before each
+stream's cursor (or the connector's history) through today and moves the cursor; the range policy
+reads a fixed range and never moves it. Either way each day's raw rows and conversions replace
+that day's partitions whole, and the day records the settings version it was built with: a run
+killed at any point leaves whole days behind, and the next one resumes from the checkpoint. The
+connector's lease keeps every other writer of its partitions out; a run stops early, cleanly, when
+its time runs low or a newer settings version supersedes it.
 """
 
 from __future__ import annotations
@@ -13,32 +15,82 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from leadhub.extract import state as states
 from leadhub.extract.slices import day_window, days_to_read, local_today
 from leadhub.extract.state import StreamSyncState
 from leadhub.extract.streams import StreamReader
 from leadhub.models.connector import Connector
 from leadhub.models.conversion import conversion_json
+from leadhub.models.job import JobControl, StopReason
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.jobs import JobStore
 from leadhub.store.partitions import CONVERSIONS, RAW, Partition, PartitionStore
 from leadhub.store.sync_state import SyncStateStore
 from leadhub.vendors import errors as vendor_errors
 
+#: Days of history a connector loads unless its settings say otherwise (`history_days`).
+DEFAULT_HISTORY_DAYS = 30
+
 
 @dataclass(frozen=True)
 class RunLimits:
-    #: Days of history read on a connector's first run.
-    initial_days: int = 30
+    #: Days of history read on a stream's first run; None: the connector's `history_days` setting.
+    initial_days: int | None = None
     #: Stop starting new days when less than this is left of the Lambda's time.
     safety_ms: int = 60_000
     lease_seconds: int = 900
     #: Consecutive credential failures after which the connector is paused.
     pause_after_config_failures: int = 3
+
+
+class Policy(Protocol):
+    @property
+    def moves_cursor(self) -> bool:
+        """Whether the days read move the stream's cursor."""
+
+    def days(self, reader: StreamReader, state: StreamSyncState, today: date) -> list[date]: ...
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """Cursor + lookback: what the schedule runs."""
+
+    history_days: int
+    moves_cursor: bool = True
+
+    def days(self, reader: StreamReader, state: StreamSyncState, today: date) -> list[date]:
+        if reader.snapshot:
+            return [today]
+        # days a range read loaded count as read: the schedule carries on after them, not from scratch
+        loaded = state.completed_ranges[-1][1] if state.completed_ranges else None
+        cursor = max(filter(None, (state.cursor, loaded)), default=None)
+        return list(
+            days_to_read(today=today, cursor=cursor, lookback_days=reader.lookback_days, initial_days=self.history_days)
+        )
+
+
+@dataclass(frozen=True)
+class FixedRange:
+    """A fixed range of days (a stream switched on, the history start moved earlier); the cursor stays."""
+
+    start: date
+    end: date
+    #: Per stream, the last day a previous invocation finished: a continuation resumes after it.
+    resume_after: dict[str, date] = field(default_factory=dict)
+    moves_cursor: bool = False
+
+    def days(self, reader: StreamReader, state: StreamSyncState, today: date) -> list[date]:
+        if reader.snapshot:
+            return []
+        first = max(self.start, self.resume_after.get(reader.name, self.start - timedelta(days=1)) + timedelta(days=1))
+        last = min(self.end, today)
+        return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
 @dataclass
@@ -55,14 +107,30 @@ class RunOutcome:
     connector_id: str
     status: str
     streams: list[StreamOutcome] = field(default_factory=list)
+    stopped_by: str | None = None
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class TimeLow(Exception):
-    """The run must stop before the next day: too little of the Lambda's time is left."""
+class _Stop(Exception):
+    def __init__(self, reason: StopReason) -> None:
+        self.reason = reason
+
+
+@dataclass
+class _TimeOnly:
+    """The control of a run outside a job: it stops when the Lambda's time runs low, records nothing."""
+
+    remaining_ms: Callable[[], int]
+    safety_ms: int
+
+    def stop_reason(self) -> StopReason | None:
+        return StopReason.TIME if self.remaining_ms() < self.safety_ms else None
+
+    def unit_done(self, checkpoint: dict[str, Any], done: int, planned: int) -> None:
+        return None
 
 
 @dataclass
@@ -77,6 +145,13 @@ class ConnectorRun:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     limits: RunLimits = field(default_factory=RunLimits)
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+    policy: Policy | None = None
+    #: A job's control (supersession, progress); None: stop on time only.
+    control: JobControl | None = None
+    #: False when the caller (a job) already holds the connector's lease.
+    take_lease: bool = True
+    leases: JobStore = field(default_factory=JobStore)
+    _stopped_by: str | None = field(default=None, init=False)
 
     @property
     def connector_id(self) -> str:
@@ -86,30 +161,63 @@ class ConnectorRun:
     def account(self) -> str:
         return self.connector.vendor_account_id
 
+    def _control(self) -> JobControl:
+        return self.control or _TimeOnly(self.remaining_ms, self.limits.safety_ms)
+
+    def _policy(self) -> Policy:
+        if self.policy is not None:
+            return self.policy
+        history = self.limits.initial_days or int(self.connector.settings.get("history_days") or DEFAULT_HISTORY_DAYS)
+        return Incremental(history)
+
     def run(self) -> RunOutcome:
+        if not self.take_lease:
+            return self._run_streams()
         try:
-            self.states.acquire_lease(self.connector_id, self.owner, now=time.time(), seconds=self.limits.lease_seconds)
+            self.leases.acquire_lease(self.connector_id, self.owner, now=time.time(), seconds=self.limits.lease_seconds)
         except store_errors.LeaseHeld:
-            logger.info("another run holds the connector", extra={"connector_id": self.connector_id})
+            logger.info("another writer holds the connector", extra={"connector_id": self.connector_id})
             return RunOutcome(self.connector_id, "busy")
         try:
             return self._run_streams()
         finally:
-            self.states.release_lease(self.connector_id, self.owner)
+            self.leases.release_lease(self.connector_id, self.owner)
 
     def _run_streams(self) -> RunOutcome:
-        outcome = RunOutcome(self.connector_id, "done")
+        policy = self._policy()
+        today = local_today(self.now(), self.account_zone)
+        plans = []
         for reader in self.streams:
-            result = self._run_stream(reader)
+            state = self._load_state(reader.name)
+            days = policy.days(reader, state, today)
+            if days:
+                state.status = states.QUEUED
+                plans.append((reader, self._save_state(reader.name, state), days))
+        planned = sum(len(days) for _, _, days in plans)
+        outcome = RunOutcome(self.connector_id, "done")
+        done = 0
+        for reader, state, days in plans:
+            result = self._run_stream(reader, state, days, policy, (done, planned))
+            done += result.days
             outcome.streams.append(result)
             if result.status == "stopped":
                 outcome.status = "partial"
-                break
+                outcome.stopped_by = self._stopped_by
+                return outcome
             if result.status == "failed":
                 outcome.status = "failed"
-                if result.error and result.error["class"] == vendor_errors.ErrorClass.CONFIG.value:
+                if _stops_every_stream(result.error):
                     break  # the same credentials would fail the other streams too
+        for reader, _, _ in plans:
+            self._settle(reader.name)
         return outcome
+
+    def _settle(self, stream: str) -> None:
+        """The run is over: a stream it finished is idle until the next one."""
+        state = self._load_state(stream)
+        if state.status in (states.DONE, states.QUEUED):
+            state.status = states.IDLE
+            self._save_state(stream, state)
 
     def _load_state(self, stream: str) -> StreamSyncState:
         stored = self.states.get(self.connector_id, stream, self.account)
@@ -119,39 +227,35 @@ class ConnectorRun:
         stored = self.states.save(self.connector_id, stream, self.account, state.stored())
         return StreamSyncState.model_validate(stored)
 
-    def _days(self, reader: StreamReader, state: StreamSyncState) -> list[date]:
-        today = local_today(self.now(), self.account_zone)
-        if reader.snapshot:
-            return [today]
-        return list(
-            days_to_read(
-                today=today,
-                cursor=state.cursor,
-                lookback_days=reader.lookback_days,
-                initial_days=self.limits.initial_days,
-            )
-        )
-
-    def _run_stream(self, reader: StreamReader) -> StreamOutcome:
-        state = self._load_state(reader.name)
-        days = self._days(reader, state)
-        # a first run reads the whole initial history: the status says so, with progress
-        state.status = "backfilling" if state.cursor is None and not reader.snapshot else "running"
+    def _run_stream(
+        self, reader: StreamReader, state: StreamSyncState, days: list[date], policy: Policy, before: tuple[int, int]
+    ) -> StreamOutcome:
+        """`before`: units the run did before this stream, and units it plans in all."""
+        done, planned = before
+        # a first read of the history (or a range read) says so, with progress
+        first_read = (state.cursor is None or not policy.moves_cursor) and not reader.snapshot
+        state.status = states.BACKFILLING if first_read else states.RUNNING
         state = self._save_state(reader.name, state)
         outcome = StreamOutcome(reader.name, "done")
+        control = self._control()
+        version = self.connector.settings_version
         try:
-            for done, day in enumerate(days, start=1):
-                if self.remaining_ms() < self.limits.safety_ms:
-                    raise TimeLow
+            for position, day in enumerate(days, start=1):
+                reason = control.stop_reason()
+                if reason is not None:
+                    raise _Stop(reason)
                 rows = self._read_day(reader, day)
-                state.checkpoint(day, rows, done, len(days))
+                state.checkpoint(day, rows, settings_version=version, move_cursor=policy.moves_cursor)
+                state.progress = {"done": position, "total": len(days)}
                 state = self._save_state(reader.name, state)
                 outcome.days += 1
                 outcome.rows += rows
-        except TimeLow:
-            # an unfinished first read stays "backfilling" with its progress until a run completes it
-            state.status = "backfilling" if state.status == "backfilling" else "idle"
+                control.unit_done({reader.name: day.isoformat()}, done + outcome.days, planned)
+        except _Stop as stop:
+            # an unfinished read stays queued (or backfilling) with its progress until a run completes it
+            state.status = states.BACKFILLING if state.status == states.BACKFILLING else states.QUEUED
             self._save_state(reader.name, state)
+            self._stopped_by = stop.reason.value
             outcome.status = "stopped"
             return outcome
         except vendor_errors.VendorError as error:
@@ -165,10 +269,10 @@ class ConnectorRun:
         raw = list(reader.read_day(day, start, end))
         project, connector = self.connector.project_id, self.connector_id
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
-        if reader.normalise is None:
-            return len(raw)
-        lines = (conversion_json(conversion) for conversion in reader.normalise(raw, day))
-        return self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
+        if reader.normalise is not None:
+            lines = (conversion_json(conversion) for conversion in reader.normalise(raw, day))
+            self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
+        return len(raw)
 
     def _failed(
         self, reader: StreamReader, state: StreamSyncState, outcome: StreamOutcome, error: vendor_errors.VendorError
@@ -178,6 +282,10 @@ class ConnectorRun:
             "stream failed",
             extra={"connector_id": self.connector_id, "stream": reader.name, "vendor_error": error.to_dict()},
         )
+        if isinstance(error, vendor_errors.FeatureDisabled):
+            # the stream's own configuration, not the key's: the other streams load, nothing pauses
+            state.failure_streak = 0
+            state.last_error = {**(state.last_error or {}), "scope": "stream"}
         config = error.error_class is vendor_errors.ErrorClass.CONFIG
         if config and state.failure_streak >= self.limits.pause_after_config_failures:
             reason = f"paused after {state.failure_streak} credential failures in a row: {error.explanation}"
@@ -196,3 +304,10 @@ class ConnectorRun:
                 return
             except store_errors.VersionConflict:
                 continue
+
+
+def _stops_every_stream(error: dict[str, Any] | None) -> bool:
+    """A config error of the credentials fails every stream; a stream's own (a feature off) fails only it."""
+    if not error:
+        return False
+    return error["class"] == vendor_errors.ErrorClass.CONFIG.value and error.get("scope") != "stream"

@@ -1,4 +1,4 @@
-"""What starts an extraction run: a schedule (one vendor) or a user (one connector)."""
+"""What starts work in the jobs function: a schedule (one vendor), a user (one connector), or a job."""
 
 from __future__ import annotations
 
@@ -7,18 +7,24 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from leadhub.models.settings import Vendor
 
 
+class JobRef(BaseModel):
+    connector_id: str
+    id: str
+
+
 class ExtractRequest(BaseModel):
-    """EventBridge Scheduler's Input, or the payload of `POST /connectors/{id}/sync`."""
+    """EventBridge Scheduler's Input, a direct run of one connector, or a dispatched job."""
 
     model_config = ConfigDict(extra="ignore")
 
     vendor: Vendor | None = None
     connector_id: str | None = None
+    job: JobRef | None = None
     #: `<aws.scheduler.scheduled-time>`: kept for the logs, to tie a run to its schedule tick.
     scheduled_time: str | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> ExtractRequest:
-        if (self.vendor is None) == (self.connector_id is None):
-            raise ValueError("an extraction request names a vendor or a connector_id, not both")
+        if sum(target is not None for target in (self.vendor, self.connector_id, self.job)) != 1:
+            raise ValueError("a request names one of: a vendor, a connector_id, a job")
         return self

@@ -1,4 +1,4 @@
-"""Entry points of extraction: every scheduled connector of a vendor, or one connector now."""
+"""Entry points of extraction: one connector's streams, under the incremental or the range policy."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 from leadhub.attribution.rules import AttributionRules
 from leadhub.connectors.registry import spec_for
-from leadhub.extract.dispatch import can_dispatch, start_extraction
-from leadhub.extract.engine import ConnectorRun, RunLimits, RunOutcome
+from leadhub.extract.engine import ConnectorRun, Policy, RunLimits, RunOutcome
 from leadhub.extract.streams import ExtractionInputs, StreamReader
 from leadhub.models.connector import Connector
-from leadhub.models.settings import Vendor
+from leadhub.models.job import JobControl
 from leadhub.observability import logger
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.partitions import PartitionStore
@@ -43,13 +42,24 @@ def build_streams(
     ]
 
 
+def account_zone(connector: Connector, project_zone: str) -> ZoneInfo:
+    """The zone the vendor account cuts its days in."""
+    return ZoneInfo(connector.settings.get("vendor_timezone") or project_zone)
+
+
 def run_connector(
     connector_id: str,
     *,
     remaining_ms: Callable[[], int],
     limits: RunLimits | None = None,
     store: ConnectorStore | None = None,
+    policy: Policy | None = None,
+    control: JobControl | None = None,
+    streams: list[str] | None = None,
+    lease_held: bool = False,
 ) -> RunOutcome:
+    """Run the connector's enabled streams (or those of `streams`); `lease_held`: the caller (a job)
+    holds the connector's lease already."""
     store = store or ConnectorStore()
     connector = store.find_connector(connector_id)
     if not connector.active:
@@ -57,46 +67,20 @@ def run_connector(
     if spec_for(connector.vendor).readers is None:
         return RunOutcome(connector_id, "nothing to extract")
     zone = store.get_project(connector.account_id, connector.project_id).timezone
+    readers = build_streams(connector, SecretStore().get(connector_id), zone)
     run = ConnectorRun(
         connector=connector,
-        streams=build_streams(connector, SecretStore().get(connector_id), zone),
-        account_zone=ZoneInfo(connector.settings.get("vendor_timezone") or zone),
+        streams=[reader for reader in readers if streams is None or reader.name in streams],
+        account_zone=account_zone(connector, zone),
         states=SyncStateStore(),
         partitions=PartitionStore(),
         connectors=store,
         remaining_ms=remaining_ms,
         limits=limits or RunLimits(),
+        policy=policy,
+        control=control,
+        take_lease=not lease_held,
     )
     outcome = run.run()
     logger.info("connector run", extra={"connector_id": connector_id, "outcome": asdict(outcome)})
     return outcome
-
-
-def run_vendor(
-    vendor: Vendor,
-    *,
-    remaining_ms: Callable[[], int],
-    limits: RunLimits | None = None,
-    fan_out: bool | None = None,
-) -> list[RunOutcome]:
-    """Every scheduled connector of the vendor. Fanned out, each gets an invocation (and its
-    15 minutes) of its own; inline, they run one after the other. Either way one connector's
-    failure stops no other. By default: fanned out wherever runs can be dispatched."""
-    store = ConnectorStore()
-    connector_ids = store.scheduled(vendor.value)
-    if fan_out if fan_out is not None else can_dispatch():
-        return [
-            RunOutcome(connector_id, f"dispatched ({start_extraction(connector_id)})") for connector_id in connector_ids
-        ]
-    limits = limits or RunLimits()
-    outcomes = []
-    for connector_id in connector_ids:
-        if remaining_ms() < limits.safety_ms:
-            logger.warning("time ran out before every connector ran", extra={"vendor": vendor.value})
-            break
-        try:
-            outcomes.append(run_connector(connector_id, remaining_ms=remaining_ms, limits=limits, store=store))
-        except Exception:
-            logger.exception("connector run crashed", extra={"connector_id": connector_id})
-            outcomes.append(RunOutcome(connector_id, "crashed"))
-    return outcomes

@@ -30,6 +30,11 @@ class Connector(BaseModel):
     created_at: str
     updated_at: str
     reconnected_at: str | None = None
+    #: Bumped by every settings change; a job planned for an older version is superseded.
+    settings_version: int = 1
+    #: The settings version at which what attribution reads (tags, static channels, KPI mode, …) last
+    #: changed: a day built with this version or a later one reflects the current settings.
+    attribution_version: int = 1
     #: The stored version this was read at (optimistic locking); None before it is first stored.
     version: int | None = None
 

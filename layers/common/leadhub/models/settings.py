@@ -124,6 +124,14 @@ class KpiSettings(BaseModel):
         default=None,
         description="The vendor account's time zone, when it differs from the project's: days are cut in it.",
     )
+    history_days: int = Field(
+        default=30,
+        ge=1,
+        le=1830,
+        description="How far back the connector loads, in days up to today (default 30, up to five years). "
+        "Moving it earlier loads the added days in the background; the schedule's cursor is untouched.",
+        examples=[1096],
+    )
     lookback_days: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(
         default_factory=dict,
         description="Days re-read on every run, by stream name (defaults: calls 3, orders 30 — deals change late).",

@@ -149,6 +149,13 @@ class Report(BaseModel):
         description="Connectors of the project that deliver the same kind of KPI (seed 001): their inquiries "
         "may count one contact twice, so the report shows them per connector as well.",
     )
+    partial: bool = Field(
+        default=False, description="Some days of the range are not loaded yet (a first load under way or stopped)."
+    )
+    missing_days: list[date] = Field(default_factory=list, description="The days of the range not loaded yet.")
+    inactive_connectors: list[str] = Field(
+        default_factory=list, description="Deactivated connectors whose kept data the report counts."
+    )
 
 
 class Tally:
@@ -250,7 +257,13 @@ def _day_after(day: date) -> date:
     return day if day == date.max else day + timedelta(days=1)
 
 
-def conversion_report(project_id: str, query: ReportQuery, partitions: PartitionStore | None = None) -> Report:
+def conversion_report(
+    project_id: str,
+    query: ReportQuery,
+    partitions: PartitionStore | None = None,
+    visible: frozenset[tuple[str, str]] | None = None,
+) -> Report:
+    """`visible`: the (connector, stream) pairs that count (None: every stored partition)."""
     partitions = partitions or PartitionStore()
 
     def rows() -> Iterable[tuple[dict[str, Any], str, str]]:
@@ -258,6 +271,8 @@ def conversion_report(project_id: str, query: ReportQuery, partitions: Partition
             CONVERSIONS, project_id, start=_day_before(query.date_from), end=_day_after(query.date_to)
         )
         for partition in found:
+            if visible is not None and (partition.connector_id, partition.stream) not in visible:
+                continue
             for row in partitions.read(partition):
                 yield row, partition.connector_id, partition.stream
 

@@ -17,7 +17,8 @@ from leadhub.clock import utc_now
 from leadhub.connectors.registry import SPECS, spec_for
 from leadhub.connectors.spec import VendorSpec
 from leadhub.errors import InvalidRequest, RunInProgress
-from leadhub.extract.dispatch import start_extraction
+from leadhub.jobs.plan import archive_outdated
+from leadhub.jobs.runner import start_extraction
 from leadhub.models.connector import Connector
 from leadhub.models.credentials import CheckResult, VendorAccount, VendorCredentials
 from leadhub.models.settings import Vendor
@@ -26,6 +27,7 @@ from leadhub.setup.duplication import duplication_warnings
 from leadhub.setup.pending import PendingCredentials
 from leadhub.setup.settings_changes import NEW_SETTINGS, SettingsChanges, changed
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.jobs import JobStore
 from leadhub.store.objects import ObjectStore
 from leadhub.store.partitions import STATE, connector_prefix, data_prefixes
 from leadhub.store.secrets import SecretStore
@@ -138,6 +140,12 @@ class ConnectorView(BaseModel):
     scheduled: bool
     created_at: str
     updated_at: str
+    settings_version: int = Field(default=1, description="Bumped by every settings change.")
+    attribution_version: int = Field(
+        default=1,
+        description="The settings version at which what attribution reads last changed: an archive day built "
+        "with it or a later version reflects the current settings.",
+    )
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -158,6 +166,8 @@ def view(connector: Connector, warnings: list[str] | None = None) -> ConnectorVi
         scheduled=connector.active,
         created_at=connector.created_at,
         updated_at=connector.updated_at,
+        settings_version=connector.settings_version,
+        attribution_version=connector.attribution_version,
         warnings=warnings or [],
     )
 
@@ -165,17 +175,20 @@ def view(connector: Connector, warnings: list[str] | None = None) -> ConnectorVi
 class Connectors:
     def __init__(
         self,
+        *,
         store: ConnectorStore | None = None,
         secrets: SecretStore | None = None,
         states: SyncStateStore | None = None,
         objects: ObjectStore | None = None,
         pending: PendingCredentials | None = None,
+        jobs: JobStore | None = None,
     ) -> None:
         self.store = store or ConnectorStore()
         self.secrets = secrets or SecretStore()
         self.states = states or SyncStateStore()
         self.objects = objects or ObjectStore()
         self.pending = pending or PendingCredentials()
+        self.jobs = jobs or JobStore()
 
     # --- credentials ---------------------------------------------------------------------------
     def check(self, account_id: str, project_id: str, vendor: Vendor, raw: Any) -> CheckAnswer:
@@ -264,7 +277,15 @@ class Connectors:
         connector = self.store.get_connector(account_id, connector_id)
         merged = _with_defaults({**connector.settings, **changes})
         settings = spec_for(connector.vendor).validate_settings(merged).model_dump(mode="json")
-        connector = self.store.save(connector.model_copy(update={"settings": settings, "updated_at": utc_now()}))
+        if settings == connector.settings:
+            return self._with_warnings(connector)
+        # the new version is what the backfill (on the table's stream) plans for and what every day
+        # built from now on records; jobs planned for older versions stop once attribution moved on
+        version = connector.settings_version + 1
+        update: dict[str, Any] = {"settings": settings, "updated_at": utc_now(), "settings_version": version}
+        if archive_outdated(connector.settings, settings):
+            update["attribution_version"] = version
+        connector = self.store.save(connector.model_copy(update=update))
         return self._with_warnings(connector)
 
     def set_active(self, account_id: str, connector_id: str, active: bool) -> ConnectorView:
@@ -292,9 +313,9 @@ class Connectors:
         connector = self.store.get_connector(account_id, connector_id)
         if not connector.active:
             raise InvalidRequest("the connector is deactivated: activate it first", field="connector")
-        if self.states.lease_held(connector_id, now=time.time()):
+        if self.jobs.lease_held(connector_id, now=time.time()):
             raise RunInProgress(connector_id)
-        return start_extraction(connector_id)
+        return start_extraction(connector, self.jobs)
 
     def delete(self, account_id: str, connector_id: str, *, purge: bool) -> dict[str, Any]:
         """Unschedule and forget the connector; its extracted data stays unless `purge`."""
@@ -302,6 +323,7 @@ class Connectors:
         self.store.delete(connector)
         self.secrets.delete(connector_id)
         self.states.delete_all(connector_id)
+        self.jobs.delete_all(connector_id)
         self.objects.delete_prefix(connector_prefix(STATE, connector.project_id, connector_id))
         removed = 0
         if purge:

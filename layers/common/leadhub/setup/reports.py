@@ -7,16 +7,33 @@ from leadhub.reports.conversions import Report, ReportQuery, conversion_report
 from leadhub.reports.xlsx import report_xlsx
 from leadhub.setup.connectors import Connectors
 from leadhub.setup.projects import Projects
+from leadhub.setup.status import report_coverage
+from leadhub.store.connectors import ConnectorStore
 
 
 def project_report(account_id: str, project_id: str, query: ReportQuery) -> Report:
-    Projects().get(account_id, project_id)  # NotFound for another account's project
-    return _named(account_id, conversion_report(project_id, query))
+    project = Projects().get(account_id, project_id)  # NotFound for another account's project
+    return _covered_report(account_id, project.id, project.timezone, query)
+
+
+def _covered_report(account_id: str, project_id: str, zone: str, query: ReportQuery) -> Report:
+    """The report over what counts now (no deleted connector, no switched-off stream), saying which
+    days are not loaded yet and which connectors are deactivated."""
+    connectors = ConnectorStore().list_connectors(account_id, project_id)
+    coverage = report_coverage(connectors, query.date_from, query.date_to, project_zone=zone)
+    report = _named(account_id, conversion_report(project_id, query, visible=coverage.visible))
+    return report.model_copy(
+        update={
+            "partial": bool(coverage.missing),
+            "missing_days": coverage.missing,
+            "inactive_connectors": coverage.inactive,
+        }
+    )
 
 
 def project_report_file(account_id: str, project_id: str, query: ReportQuery) -> Link:
     project = Projects().get(account_id, project_id)
-    report = _named(account_id, conversion_report(project_id, query))
+    report = _covered_report(account_id, project.id, project.timezone, query)
     return publish_xlsx(
         report_xlsx(report, project_name=project.name),
         owner=f"{account_id}/{project_id}",

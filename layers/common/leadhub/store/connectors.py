@@ -16,6 +16,7 @@ from typing import Any
 from leadhub.models.connector import Connector, Project
 from leadhub.settings import get_settings
 from leadhub.store import errors
+from leadhub.store.items import from_item
 from leadhub.store.tables import VersionedTable
 
 #: Attributes of the item schema only: never part of the domain objects.
@@ -44,6 +45,14 @@ def _project(item: dict[str, Any]) -> Project:
 
 def _connector(item: dict[str, Any]) -> Connector:
     return Connector.model_validate(_domain(item))
+
+
+def connector_from_image(image: dict[str, Any] | None) -> Connector | None:
+    """The connector a stream record's image holds (already deserialised), or None when the image is
+    absent or another kind of item (a project)."""
+    if not image or not str(image.get("sk", "")).startswith("CONNECTOR#"):
+        return None
+    return _connector(from_item(image))
 
 
 def _project_item(account_id: str, project: Project) -> dict[str, Any]:

@@ -65,6 +65,11 @@ def create_bucket(name: str, properties: Mapping[str, Any]) -> None:
             client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
 
 
+def create_queue(name: str) -> None:
+    with translated(f"create queue {name}"):
+        aws.client("sqs").create_queue(QueueName=name)
+
+
 def _location(region: str) -> dict[str, Any]:
     if region == "us-east-1":
         return {}

@@ -1,5 +1,5 @@
-"""Per connector × stream × vendor account extraction state, with a lease so that only one run
-works a connector at a time."""
+"""Per connector × stream × vendor account extraction state (the connector's lease is in the jobs
+table: `store/jobs.py`)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,6 @@ def state_key(connector_id: str, stream: str, vendor_account: str) -> dict[str, 
 
 def _state(item: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in item.items() if key not in ("pk", "sk")}
-
-
-def lease_key(connector_id: str) -> dict[str, str]:
-    return {"pk": f"CONNECTOR#{connector_id}", "sk": "LEASE"}
 
 
 class SyncStateStore:
@@ -42,18 +38,6 @@ class SyncStateStore:
             item["sk"].split("#")[1]: _state(item)
             for item in self.table.query("pk", f"CONNECTOR#{connector_id}", sort_prefix="STREAM#")
         }
-
-    def lease_held(self, connector_id: str, *, now: float) -> bool:
-        """Whether a run holds an unexpired lease on the connector right now."""
-        lease = self.table.get(lease_key(connector_id))
-        return lease is not None and float(lease.get("lease_until", 0)) > now
-
-    def acquire_lease(self, connector_id: str, owner: str, *, now: float, seconds: float) -> None:
-        """Raises LeaseHeld while another run holds an unexpired lease on this connector."""
-        self.table.claim(lease_key(connector_id), owner=owner, now=now, until=now + seconds)
-
-    def release_lease(self, connector_id: str, owner: str) -> None:
-        self.table.release(lease_key(connector_id), owner=owner)
 
     def delete_all(self, connector_id: str) -> None:
         for item in list(self.table.query("pk", f"CONNECTOR#{connector_id}")):

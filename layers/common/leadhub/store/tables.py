@@ -114,12 +114,15 @@ class VersionedTable:
         sort_prefix: str | None = None,
         sort_key: str | None = None,
         index: str | None = None,
+        consistent: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Every item of one partition (optionally one index, one sort-key prefix), all pages."""
         condition = Key(partition).eq(value)
         if sort_prefix is not None:
             condition = condition & Key(sort_key or self.key_names[1]).begins_with(sort_prefix)
         kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+        if consistent:
+            kwargs["ConsistentRead"] = True
         if index is not None:
             kwargs["IndexName"] = index
         while True:

@@ -1,0 +1,221 @@
+"""Run one job: under the connector's lease, within the invocation's time, until done, failed or
+superseded; a job whose time runs low re-dispatches itself and resumes from its checkpoint.
+
+Jobs of one connector run one at a time, oldest first: whoever releases the connector's lease
+dispatches the next queued job, so a job that found the lease taken is never stranded (it was
+stored before it was dispatched, and the holder looks for it after releasing).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadhub.clock import utc_now
+from leadhub.jobs.dispatch import can_dispatch, dispatch, job_payload
+from leadhub.jobs.kinds import KINDS
+from leadhub.models.connector import Connector
+from leadhub.models.job import Job, JobKind, JobState, StopReason
+from leadhub.models.settings import Vendor
+from leadhub.observability import logger
+from leadhub.redaction import redact
+from leadhub.store import errors as store_errors
+from leadhub.store.connectors import ConnectorStore
+from leadhub.store.jobs import JobStore
+
+#: Stop starting new units when less than this is left of the invocation's time.
+SAFETY_MS = 60_000
+LEASE_SECONDS = 900
+
+
+def new_job(connector: Connector, kind: JobKind, *, job_id: str | None = None, **fields: Any) -> Job:
+    now = utc_now()
+    return Job(
+        id=job_id or f"{kind.value}-{uuid.uuid4().hex[:12]}",
+        connector_id=connector.id,
+        kind=kind,
+        settings_version=connector.settings_version,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
+def enqueue(job: Job, jobs: JobStore | None = None) -> bool:
+    """Store a queued job; False when a job of that id exists already (a duplicate plan)."""
+    try:
+        (jobs or JobStore()).create(job.model_dump(mode="json", exclude_none=True, exclude={"version"}))
+    except store_errors.AlreadyExists:
+        return False
+    return True
+
+
+def connector_jobs(connector_id: str, jobs: JobStore | None = None) -> list[Job]:
+    """The connector's jobs, oldest first."""
+    found = [Job.model_validate(item) for item in (jobs or JobStore()).of_connector(connector_id)]
+    return sorted(found, key=lambda job: (job.created_at, job.id))
+
+
+def dispatch_next(connector_id: str, jobs: JobStore | None = None) -> str | None:
+    """Dispatch the connector's oldest unfinished job, if any; answers how it was started. A job
+    still marked running is one whose invocation died (a live one holds the lease, and the job
+    dispatched finds it taken): it resumes from its checkpoint."""
+    for job in connector_jobs(connector_id, jobs):
+        if not job.finished:
+            return dispatch(job_payload(connector_id, job.id))
+    return None
+
+
+def _superseded(connector: Connector | None, job: Job) -> bool:
+    """A newer settings version changed what attribution reads (or the connector is gone)."""
+    return connector is None or connector.attribution_version > job.settings_version
+
+
+@dataclass
+class Control:
+    """What the running job's work asks between two units: whether to stop, and where it got to."""
+
+    job: Job
+    jobs: JobStore
+    connectors: ConnectorStore
+    remaining_ms: Callable[[], int]
+    safety_ms: int = SAFETY_MS
+    #: Units earlier invocations of the job did: a continuation's progress adds to them.
+    done_before: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.done_before = self.job.done
+
+    def stop_reason(self) -> StopReason | None:
+        if self.remaining_ms() < self.safety_ms:
+            return StopReason.TIME
+        if _superseded(_find(self.connectors, self.job.connector_id), self.job):
+            return StopReason.SUPERSEDED
+        return None
+
+    def unit_done(self, checkpoint: dict[str, Any], done: int, planned: int) -> None:
+        self.job.checkpoint = {**self.job.checkpoint, **checkpoint}
+        self.job.done, self.job.planned = self.done_before + done, self.done_before + planned
+        self.job = _save(self.jobs, self.job)
+
+
+def _find(connectors: ConnectorStore, connector_id: str) -> Connector | None:
+    try:
+        return connectors.find_connector(connector_id)
+    except store_errors.NotFound:
+        return None
+
+
+def _save(jobs: JobStore, job: Job) -> Job:
+    job.updated_at = utc_now()
+    return Job.model_validate(jobs.save(job.model_dump(mode="json", exclude_none=True)))
+
+
+def run_job(
+    connector_id: str,
+    job_id: str,
+    *,
+    remaining_ms: Callable[[], int],
+    safety_ms: int = SAFETY_MS,
+    jobs: JobStore | None = None,
+    connectors: ConnectorStore | None = None,
+) -> Job:
+    jobs, connectors = jobs or JobStore(), connectors or ConnectorStore()
+    job = Job.model_validate(jobs.get(connector_id, job_id))
+    if job.finished:
+        return job
+    # one owner per invocation: a second invocation of this very job must find the lease taken
+    owner = f"{job.id}/{uuid.uuid4().hex[:8]}"
+    try:
+        # only the lease holder writes a job's state
+        jobs.acquire_lease(connector_id, owner, now=time.time(), seconds=LEASE_SECONDS)
+    except store_errors.LeaseHeld:
+        logger.info("another writer holds the connector: the job waits", extra={"job_id": job.id})
+        return job
+    try:
+        job = Job.model_validate(jobs.get(connector_id, job_id))
+        if job.finished:
+            return job
+        if _superseded(_find(connectors, connector_id), job):
+            job.state = JobState.SUPERSEDED
+            return _save(jobs, job)
+        job.state, job.invocations = JobState.RUNNING, job.invocations + 1
+        job = _save(jobs, job)
+        return _work(job, Control(job, jobs, connectors, remaining_ms, safety_ms))
+    finally:
+        jobs.release_lease(connector_id, owner)
+        # a continuation (this job, queued again) or the next job: whichever is the oldest queued
+        dispatch_next(connector_id, jobs)
+
+
+def _work(job: Job, control: Control) -> Job:
+    try:
+        result = KINDS[job.kind](job, control)
+    except Exception as error:
+        logger.exception("job crashed", extra={"job_id": job.id, "kind": job.kind.value})
+        job = control.job
+        job.state, job.last_error = JobState.FAILED, redact(f"{type(error).__name__}: {error}")
+        return _save(control.jobs, job)
+    job = control.job
+    if result.stopped_by == StopReason.TIME.value:
+        job.state = JobState.QUEUED  # continued by the next invocation, from its checkpoint
+    elif result.stopped_by == StopReason.SUPERSEDED.value:
+        job.state = JobState.SUPERSEDED
+    elif result.error is not None:
+        job.state, job.last_error = JobState.FAILED, result.error
+    else:
+        job.state = JobState.DONE
+    logger.info("job", extra={"job_id": job.id, "kind": job.kind.value, "state": job.state.value})
+    return _save(control.jobs, job)
+
+
+# --- the schedule -------------------------------------------------------------------------------
+
+
+def start_extraction(connector: Connector, jobs: JobStore | None = None) -> str:
+    """Queue an incremental extraction of the connector (unless one waits already) and start the
+    connector's next job; answers how it was started."""
+    jobs = jobs or JobStore()
+    waiting = [
+        job
+        for job in connector_jobs(connector.id, jobs)
+        if job.kind is JobKind.EXTRACT and job.state is JobState.QUEUED
+    ]
+    job = waiting[0] if waiting else new_job(connector, JobKind.EXTRACT)
+    if not waiting:
+        enqueue(job, jobs)
+    return dispatch_next(connector.id, jobs) or "queued"
+
+
+@dataclass
+class TickOutcome:
+    connector_id: str
+    status: str
+
+
+def run_vendor(vendor: Vendor, *, remaining_ms: Callable[[], int], fan_out: bool | None = None) -> list[TickOutcome]:
+    """A scheduled tick: an extraction job for every scheduled connector of the vendor. Fanned out,
+    each job gets an invocation (and its 15 minutes) of its own; inline, they run one after the
+    other. Either way one connector's failure stops no other."""
+    connectors = ConnectorStore()
+    jobs = JobStore()
+    outcomes = []
+    for connector_id in connectors.scheduled(vendor.value):
+        connector = _find(connectors, connector_id)
+        if connector is None:
+            continue
+        if fan_out if fan_out is not None else can_dispatch():
+            start_extraction(connector, jobs)
+            outcomes.append(TickOutcome(connector_id, "dispatched"))
+            continue
+        if remaining_ms() < SAFETY_MS:
+            logger.warning("time ran out before every connector ran", extra={"vendor": vendor.value})
+            break
+        job = new_job(connector, JobKind.EXTRACT)
+        enqueue(job, jobs)
+        finished = run_job(connector_id, job.id, remaining_ms=remaining_ms, jobs=jobs, connectors=connectors)
+        outcomes.append(TickOutcome(connector_id, finished.state.value))
+    return outcomes

@@ -63,7 +63,7 @@ def by_day_and_campaign(client: Client, project_id: str, days: int) -> dict[str,
     report = client.call("GET", f"/projects/{project_id}/conversions", params={**params, "group_by": "date,campaign"})
     days_: dict[str, Counter[str]] = defaultdict(Counter)
     for row in report["rows"]:
-        days_[row["dimensions"]["date"]][row["dimensions"]["campaign"]] += row["conversions"]
+        days_[row["dimensions"]["date"]][row["dimensions"]["campaign"]] += row["inquiries"]
     return days_
 
 

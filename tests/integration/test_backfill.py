@@ -75,7 +75,7 @@ class World:
             {"from": today - timedelta(days=DAYS + 1), "to": today, "group_by": "date,source,traffic_type,campaign"}
         )
         report = project_report(ACCOUNT, self.project_id, query)
-        return Counter({tuple(row.dimensions[name] for name in query.group_by): row.conversions for row in report.rows})
+        return Counter({tuple(row.dimensions[name] for name in query.group_by): row.inquiries for row in report.rows})
 
     def truth(self, *, channel: dict[str, str] | None, days: int = HISTORY) -> Counter[tuple[str, ...]]:
         first = datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=days - 1)
@@ -311,9 +311,9 @@ def test_a_deactivated_connector_stays_in_the_report_marked_and_a_deleted_one_le
     query = ReportQuery.model_validate({"from": today - timedelta(days=HISTORY), "to": today})
     report = project_report(ACCOUNT, world.project_id, query)
     assert report.inactive_connectors == [world.connector_id]
-    assert report.total_conversions == sum(world.truth(channel=None).values())
+    assert report.totals.inquiries == sum(world.truth(channel=None).values())
     Connectors().delete(ACCOUNT, world.connector_id, purge=False)
-    assert project_report(ACCOUNT, world.project_id, query).total_conversions == 0
+    assert project_report(ACCOUNT, world.project_id, query).totals.inquiries == 0
 
 
 def _cursor(world: World) -> date | None:

@@ -15,7 +15,7 @@ import pytest
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.run import run_connector
 from leadhub.models.settings import Vendor
-from leadhub.reports.conversions import ReportQuery
+from leadhub.reports.conversions import ReportQuery, ReportRow
 from leadhub.setup.connectors import ConnectorCreate, Connectors
 from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.setup.reports import project_report
@@ -64,7 +64,12 @@ class Shop:
             }
         )
         report = project_report(ACCOUNT, self.project_id, query)
-        return Counter({tuple(row.dimensions.values()): row.conversions for row in report.rows})
+        return Counter({tuple(row.dimensions.values()): measure(row, kind) for row in report.rows})
+
+
+def measure(row: ReportRow, kind: str) -> int:
+    """Deals are counted as deals, calls and leads as inquiries: the report never sums the two."""
+    return row.deals.total if kind == "order" else row.inquiries
 
 
 @pytest.fixture

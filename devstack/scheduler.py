@@ -8,14 +8,15 @@ local schedule off), each on a worker thread running the same handler as in AWS.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from devstack import template
 from devstack.lambda_runtime import LocalContext
+from leadhub.observability import logger
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -31,17 +32,37 @@ def scheduled_inputs(function_id: str = "ExtractFunction") -> list[dict[str, Any
 
 
 class LocalInvoker:
-    """Runs a handler on worker threads, as Lambda runs an asynchronous invocation."""
+    """Runs a handler on worker threads, as Lambda runs an asynchronous invocation.
+
+    The workers are daemon threads: when the stack stops, a job in the middle of a vendor call (or
+    its retry back-off) must not hold the process open; a job between two days stops at once (its
+    time is up) and is not continued.
+    """
+
+    WORKERS = 4
 
     def __init__(self, handler: Handler, *, timeout_seconds: float = 900.0) -> None:
         self._handler = handler
         self._timeout = timeout_seconds
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="local-lambda")
+        self._payloads: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stopping = threading.Event()
+        for number in range(self.WORKERS):
+            threading.Thread(target=self._work, name=f"local-lambda-{number}", daemon=True).start()
 
     def __call__(self, payload: dict[str, Any]) -> None:
-        if not self._stopping.is_set():  # a job continuing itself while the stack stops is dropped
-            self._pool.submit(self.invoke, payload)
+        if not self._stopping.is_set():
+            self._payloads.put(payload)
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                payload = self._payloads.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                self.invoke(payload)
+            except Exception:
+                logger.exception("a local invocation failed", extra={"payload_keys": sorted(payload)})
 
     def invoke(self, payload: dict[str, Any]) -> Any:
         context = LocalContext(function_name="leadhub-extract", timeout_seconds=self._timeout, stopping=self._stopping)
@@ -49,7 +70,6 @@ class LocalInvoker:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class LocalScheduler:

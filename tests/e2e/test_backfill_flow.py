@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 
 RINGOSTAT_KEY = "ringostat-demo-auth-key"
 ZONE = "Europe/Kyiv"
-UNDEFINED = "Неизвестная кампания (Undefined)"
+#: Seed 001: what Ringostat calls with no campaign show as.
+UNDEFINED = "Неизвестная кампания"
 FIRST_HISTORY, FULL_HISTORY = 20, 30
 CHANNEL = {"parameter": "pool", "value": "OLX static", "source": "OLX", "traffic_type": "classified", "campaign": "OLX"}
 

@@ -232,4 +232,5 @@ def test_a_project_without_call_tracking_loads_its_other_streams_and_stays_activ
     assert streams["calls"].last_error is not None
     assert streams["calls"].last_error.scope == "stream"
     assert "switched off" in streams["calls"].last_error.explanation
+    assert "call tracking is off in this Roistat project" in streams["calls"].last_error.message
     assert all(stream.state == "idle" for name, stream in streams.items() if name != "calls")

@@ -70,6 +70,9 @@ class CrmUnreachable(errors.ConfigError):
     explanation = "Roistat cannot reach the CRM connected to the project: reconnect the CRM inside Roistat."
 
 
+#: Roistat's option ids in plain words: a switched-off option is named as the marketer knows it.
+OPTION_NAMES = {"calltracking": "call tracking", "clients": "«Управление клиентами» (client management)"}
+
 ERROR_CLASSES: dict[str, type[errors.VendorError]] = {
     "authentication_failed": errors.InvalidCredentials,
     "access_denied": errors.AccessDenied,
@@ -132,6 +135,8 @@ def error_from_envelope(body: Mapping[str, Any], response: requests.Response) ->
     option = details.get("option") if isinstance(details, Mapping) else None
     message = f"{code}: {text}" + (f" (option {option})" if option else "")
     error_class = ERROR_CLASSES.get(code, errors.RequestRejected)
+    if error_class is errors.FeatureDisabled and option in OPTION_NAMES:
+        message = f"{OPTION_NAMES[option]} is off in this Roistat project ({code})"
     if error_class is errors.RateLimited:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return errors.RateLimited(VENDOR, message, status=response.status_code, code=code, retry_after=retry_after)

@@ -386,7 +386,7 @@ def test_clients_without_client_management_is_feature_disabled(client: RoistatCl
         list(client.iter_clients(PROJECT))
 
     assert caught.value.code == "option_not_enabled"
-    assert "option clients" in caught.value.message
+    assert "«Управление клиентами» (client management) is off in this Roistat project" in caught.value.message
 
 
 @pytest.mark.parametrize("state", ["insufficient_funds", "project_frozen"])

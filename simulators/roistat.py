@@ -750,12 +750,13 @@ class RoistatData:
         tags: Collection[str] = (),
         include_not_counted: bool = True,
         undefined: str = UNDEFINED,
+        streams: Collection[str] = ("calls", "orders", "proxyleads"),
     ) -> dict[tuple[str, str, str, str], Measures]:
         """What a report of the project must say, per (project-local date, source, traffic type,
         campaign): inquiries (calls and genuine proxy leads the KPI mode keeps, each once), deals, revenue
         (paid deals) and forecast revenue (deals in progress and paid). Worked out from what was
         generated, not from what the API shows: `channels` maps a static marker to the (source, traffic
-        type, campaign) a user configured for it."""
+        type, campaign) a user configured for it; `streams` names the streams the user loads."""
         local = ZoneInfo(zone)
         calls = [row for index in range(self.scenario.days) for row in self.day(project_id, index).calls]
         leads = [row for index in range(self.scenario.days) for row in self.day(project_id, index).leads]
@@ -784,6 +785,8 @@ class RoistatData:
                 continue
             if kpi_mode == "tagged" and not (is_call and set(row.tags) & set(tags)):
                 continue
+            if ("calls" if is_call else "proxyleads") not in streams:
+                continue
             if is_call and row.channel is not None:
                 marks = _static_marks(
                     row.channel.value, row.channel.utm_source, row.channel.utm_medium, channels, undefined
@@ -791,7 +794,7 @@ class RoistatData:
             else:
                 marks = _visit_marks(row.visit, undefined)
             add(moment, marks).inquiries += 1
-        for row in orders:
+        for row in orders if "orders" in streams else []:
             status = row.status
             assert status is not None
             group = status.type or "not_counted"
@@ -807,6 +810,10 @@ class RoistatData:
             measures.revenue += amount if group == "paid" else 0.0
             measures.forecast_revenue += amount if group in ("progress", "paid") else 0.0
         return result
+
+    def clients_truth(self, project_id: int) -> list[dict[str, Any]]:
+        """The project's client report (A6.6), every client with every field it has."""
+        return [dict(row.data) for row in self.clients(project_id)]
 
     def lead_truth(self, project_id: int) -> list[LeadTruth]:
         """Every generated proxy lead of the project with the visit it came from."""

@@ -177,7 +177,8 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
         answered = roistat.proxy_leads_between(project, day - LEAD_PERIOD_MARGIN, day + LEAD_PERIOD_MARGIN)
         leads = trim_to_window(answered, "creation_date", start, end, clock)
         visits = roistat.visits(project, (str(lead["roistat"]) for lead in leads if lead.get("roistat")))
-        deals = _deals_by_id(order_range.read(start - DEAL_MARGIN, end)) if streams_on.orders else {}
+        # read even with the orders stream off: without its deal an artificial lead passes for an inquiry
+        deals = _deals_by_id(order_range.read(start - DEAL_MARGIN, end))
         kept = [
             {**lead, "visit": visits.get(str(lead.get("roistat"))), "order": deals.get(str(lead.get("order_id")))}
             for lead in leads

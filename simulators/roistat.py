@@ -25,7 +25,8 @@ Vendor behaviour reproduced:
 
 Data: `RoistatScenario` is seeded and generated lazily per project and day (`scale` multiplies the daily
 counts for benchmarks); `truth()` says what each call really is (static channel, marker, campaign, tags)
-for reports to be checked against.
+for reports to be checked against, `lead_truth()` the same of each proxy lead; over HTTP both answer
+`GET /__sim__/roistat/truth?project=…&from=…&to=…` (read-only, for the local stack's tests).
 
 [UNCERTAIN] points are knobs (`RoistatKnobs`, `RoistatScenario`): the `tags` shape, whether the
 not-counted status has `type: null` or no `type`, the proxy-lead `period` time zone, the envelope key
@@ -254,6 +255,9 @@ class LeadTruth:
     lead_id: str
     source: str | None
     campaign: str | None
+    created: datetime | None = None
+    #: Made by Roistat for a deal without an inquiry (seed 000), not by a visitor.
+    artificial: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,16 @@ def _utc_text(moment: datetime) -> str:
 
 def _naive_utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(NAIVE_TIME)
+
+
+def _aware(text: str | None) -> datetime | None:
+    """An ISO instant that says its offset (a naive one would be ambiguous); None for no text."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return moment
 
 
 def _between(rng: random.Random, low: int, high: int) -> int:
@@ -815,16 +829,22 @@ class RoistatData:
         """The project's client report (A6.6), every client with every field it has."""
         return [dict(row.data) for row in self.clients(project_id)]
 
-    def lead_truth(self, project_id: int) -> list[LeadTruth]:
-        """Every generated proxy lead of the project with the visit it came from."""
+    def lead_truth(
+        self, project_id: int, start: datetime | None = None, end: datetime | None = None
+    ) -> list[LeadTruth]:
+        """Every generated proxy lead of the project created in [start, end), with the visit it came from."""
         return [
             LeadTruth(
                 lead_id=row.data["id"],
                 source=(row.visit.source.utm_source or row.visit.source.marker) if row.visit else None,
                 campaign=row.visit.campaign if row.visit else None,
+                created=row.when["creation_date"],
+                artificial=row.artificial,
             )
-            for index in range(self.scenario.days)
+            for index in self.day_range(start, end)
             for row in self.day(project_id, index).leads
+            if (start is None or row.when["creation_date"] >= start)
+            and (end is None or row.when["creation_date"] < end)
         ]
 
     def _build_clients(self, project_id: int) -> list[_Row]:
@@ -1173,6 +1193,31 @@ class RoistatSimulator(Simulator):
 
     def truth(self, project_id: int, start: datetime | None = None, end: datetime | None = None) -> list[CallTruth]:
         return self.data.truth(project_id, start, end)
+
+    def _control(self, request: SimRequest) -> SimResponse:
+        if request.path == "/__sim__/roistat/truth" and request.method == "GET":
+            return self._truth_answer(request)
+        return super()._control(request)
+
+    def _truth_answer(self, request: SimRequest) -> SimResponse:
+        """`GET /__sim__/roistat/truth?project=…&from=…&to=…` (ISO instants with an offset; both optional):
+        what every generated call and proxy lead of the project in [from, to) really is, for tests that
+        reach the simulator only over HTTP (the local stack's). Read-only."""
+        try:
+            project = int(request.arg("project") or "")
+            start, end = (_aware(request.arg(name)) for name in ("from", "to"))
+        except ValueError as error:
+            return json_response({"error": f"project=<id>&from=<ISO instant>&to=<ISO instant>: {error}"}, 400)
+        if project not in self.scenario.project_ids():
+            return json_response({"error": f"no project {project}"}, 404)
+        calls = [
+            {**dataclasses.asdict(call), "date": call.date.isoformat()} for call in self.truth(project, start, end)
+        ]
+        leads = [
+            {**dataclasses.asdict(lead), "created": lead.created.isoformat() if lead.created else None}
+            for lead in self.data.lead_truth(project, start, end)
+        ]
+        return json_response({"calls": calls, "proxy_leads": leads})
 
     # --- routing ------------------------------------------------------------------------------
     def _register_routes(self) -> None:

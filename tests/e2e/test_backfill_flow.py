@@ -4,15 +4,14 @@ function, and the whole archive follows — read back through the report."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-import requests
+
+from tests.e2e.backfill_api import Client, change, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -24,38 +23,9 @@ FIRST_HISTORY, FULL_HISTORY = 20, 30
 CHANNEL = {"parameter": "pool", "value": "OLX static", "source": "OLX", "traffic_type": "classified", "campaign": "OLX"}
 
 
-class Client:
-    def __init__(self, stack: dict[str, str]) -> None:
-        self.base = stack["api"]
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {stack['token']}"
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = self.session.request(method, f"{self.base}{path}", timeout=30, **kwargs)
-        assert answer.status_code < 300, f"{method} {path} → {answer.status_code}: {answer.text}"
-        return answer.json()
-
-
 @pytest.fixture(scope="module")
 def client(stack: dict[str, str]) -> Client:
     return Client(stack)
-
-
-def wait_idle(client: Client, connector_id: str, version: int) -> dict[str, Any]:
-    """The status once the backfill of settings `version` was planned and ran: every day reflects
-    those settings and no job is left."""
-    deadline = time.monotonic() + 180
-    status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        status = client.call("GET", f"/connectors/{connector_id}/status")
-        archive, jobs = status["archive"], status["jobs"]
-        planned = version == 1 or any(job["settings_version"] == version for job in jobs)
-        settled = planned and all(job["state"] in ("done", "superseded") for job in jobs)
-        current = archive["settings_version"] == version and archive["state"] == "idle" and archive["days_total"]
-        if settled and current and status["streams"][0]["state"] == "idle":
-            return status
-        time.sleep(0.5)
-    raise AssertionError(f"the archive did not settle at settings v{version}: {status}")
 
 
 def by_day_and_campaign(client: Client, project_id: str, days: int) -> dict[str, Counter[str]]:
@@ -70,10 +40,6 @@ def by_day_and_campaign(client: Client, project_id: str, days: int) -> dict[str,
 
 def totals(report: dict[str, Counter[str]]) -> dict[str, int]:
     return {day: sum(campaigns.values()) for day, campaigns in report.items()}
-
-
-def change(client: Client, connector_id: str, settings: dict[str, Any]) -> int:
-    return int(client.call("PATCH", f"/connectors/{connector_id}/settings", json=settings)["settings_version"])
 
 
 def test_every_archive_day_follows_the_static_channels_the_kpi_mode_and_the_history_start(

@@ -19,6 +19,7 @@ from leadhub.reports.conversions import ReportQuery, ReportRow
 from leadhub.setup.connectors import ConnectorCreate, Connectors
 from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.setup.reports import project_report
+from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
 from simulators.roistat import DEFAULT_API_KEY, RoistatScenario, RoistatSimulator
 from tests.integration.backfill_flow import LocalBackfill, forever, local_backfill
@@ -100,6 +101,9 @@ def test_a_tag_added_in_tagged_mode_brings_its_archive_calls_and_removed_takes_t
     shop.backfill.change(ACCOUNT, connector_id, tags=["целевой", "квал"])
     shop.backfill.drain()
     assert shop.count("call")[(connector_id,)] == tagged("целевой", "квал") > tagged("целевой")
+    # the client report's snapshot is not an archive day: the re-attribution alone makes the archive current
+    archive = connector_status(Connectors().get(ACCOUNT, connector_id)).archive
+    assert (archive.state, archive.days_current) == ("idle", archive.days_total)
 
     shop.backfill.change(ACCOUNT, connector_id, tags=["квал"])
     shop.backfill.drain()

@@ -70,3 +70,11 @@ def test_call_directions_must_be_ringostat_directions_each_once(directions: list
     with pytest.raises(ValidationError) as refused:
         RingostatSettings(call_directions=directions)
     assert refused.value.errors()[0]["loc"][0] == "call_directions"
+
+
+def test_two_channels_naming_one_pool_repeat_each_other_whatever_their_parameter() -> None:
+    channel = {"value": "OLX static", "source": "OLX", "traffic_type": "classified", "campaign": "OLX"}
+    with pytest.raises(ValidationError, match="repeats row 1"):
+        RingostatSettings(
+            static_channels=[{**channel, "parameter": "pool"}, {**channel, "parameter": "utm_source"}],
+        )

@@ -9,8 +9,9 @@ Seeds 000 (Roistat) and 001 (Ringostat), "Коннекторы" page:
   campaign the user typed. A static call with no matching channel lands in «Неизвестная кампания
   (Undefined)», and so does anything else with no campaign: nothing is ever dropped for lacking one.
 
-Static-channel matching (the "Параметр" column):
-- Roistat (roistat-ringostat.md A6.1, A6.2): a static call carries `static_source`, the channel's
+Static-channel matching (the "Параметр" column): each vendor's settings declare their rule
+(`ChannelMatch`), `from_settings` passes it on.
+- `PARAMETER_FIELD`, Roistat's (roistat-ringostat.md A6.1, A6.2): a static call carries `static_source`, the channel's
   marker (`system_name`, the `options.static_source` of its script) and the UTM marks set on the
   script. The parameter names which of these the value is compared with: `roistat` / `marker` /
   `маркер` / `system_name` → `system_name`; `utm_source` … `utm_content`, `openstat` → that key. Any
@@ -19,7 +20,7 @@ Static-channel matching (the "Параметр" column):
   marker: a static call's `static_source`, and a deal's or proxy lead's `roistat` field when it holds
   a marker instead of a visit number (a deal made from a static call). When several match, the
   first row of the settings wins.
-- Ringostat (B2.2, seed 001): the value is the number pool's name, compared with the call's
+- `POOL_NAME`, Ringostat's (B2.2, seed 001): the value is the number pool's name, compared with the call's
   `pool_name` exactly; the parameter column is not consulted (the pool is the only key seed 001 has).
 
 Marks: a value that is absent, empty, blank or GA's "(not set)" counts as no value; no source or
@@ -43,7 +44,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from leadhub.models.conversion import NOT_COUNTED, STATUS_GROUPS, UNDEFINED_CAMPAIGN, Conversion, Kind
-from leadhub.models.settings import KpiMode, KpiSettings, StaticChannel, Vendor, normalise_tag
+from leadhub.models.settings import ChannelMatch, KpiMode, KpiSettings, StaticChannel, Vendor, normalise_tag
 
 #: Source / traffic type of a conversion that has none.
 PLACEHOLDER = "(none)"
@@ -225,6 +226,7 @@ class AttributionRules:
     """One connector's attribution rules (see the module docstring)."""
 
     __slots__ = (
+        "channel_match",
         "clock",
         "filters_contacts",
         "include_not_counted",
@@ -245,6 +247,7 @@ class AttributionRules:
         kpi_mode: KpiMode | str = KpiMode.ALL,
         tags: Iterable[str] = (),
         static_channels: Iterable[StaticChannel] = (),
+        channel_match: ChannelMatch | str = ChannelMatch.PARAMETER_FIELD,
         include_not_counted: bool = True,
         project_timezone: str | ZoneInfo = "UTC",
         undefined_campaign: str = UNDEFINED_CAMPAIGN,
@@ -263,11 +266,13 @@ class AttributionRules:
         self.zone = project_timezone if isinstance(project_timezone, ZoneInfo) else ZoneInfo(project_timezone)
         self.clock = ProjectClock(self.zone, ZoneInfo(naive_timezone) if naive_timezone else None)
         channels = list(static_channels)
-        #: Ringostat: pool name → marks; the first row of the settings wins.
+        #: The vendor's matching rule (its settings' `channel_match`).
+        self.channel_match = ChannelMatch(channel_match)
+        #: `POOL_NAME`: pool name → marks; the first row of the settings wins.
         self.pool_marks: dict[str, Marks] = {}
-        #: Roistat: (`static_source` key, {value: (settings row, marks)}), keys in first-use order.
+        #: `PARAMETER_FIELD`: (`static_source` key, {value: (settings row, marks)}), keys in first-use order.
         self.roistat_channels: tuple[tuple[str, dict[str, tuple[int, Marks]]], ...] = ()
-        if self.vendor is Vendor.RINGOSTAT:
+        if self.channel_match is ChannelMatch.POOL_NAME:
             for channel in channels:
                 self.pool_marks.setdefault(channel.value, channel_marks(channel))
         else:
@@ -287,7 +292,8 @@ class AttributionRules:
         undefined_campaign: str = UNDEFINED_CAMPAIGN,
         naive_timezone: str | None = None,
     ) -> AttributionRules:
-        """Rules from validated Roistat or Ringostat settings, with the vendor's facts (its spec)."""
+        """Rules from validated Roistat or Ringostat settings (they declare how their static channels
+        match), with the vendor's facts (its spec)."""
         if not isinstance(settings, KpiSettings):
             raise TypeError(f"no attribution rules for {type(settings).__name__}")
         return cls(
@@ -295,6 +301,7 @@ class AttributionRules:
             kpi_mode=settings.kpi_mode,
             tags=settings.effective_tags(),
             static_channels=settings.static_channels,
+            channel_match=settings.channel_match,
             include_not_counted=getattr(settings, "include_not_counted", True),
             project_timezone=project_timezone,
             undefined_campaign=undefined_campaign,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -14,7 +14,7 @@ from leadhub.extract.findings import StreamFindings
 from leadhub.extract.streams import ExtractionInputs, StreamReaders
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
-from leadhub.models.settings import KpiMode, KpiSettings, Vendor
+from leadhub.models.settings import ChannelMatch, KpiMode, KpiSettings, Vendor
 from leadhub.settings import Settings, get_settings
 from leadhub.vendors.ringostat import RingostatClient, ZoneMismatch
 
@@ -35,6 +35,8 @@ NO_TAGS = (
 
 
 class RingostatSettings(KpiSettings):
+    #: B2.2, seed 001: the value is the number pool's name, the only key a Ringostat call carries.
+    channel_match: ClassVar[ChannelMatch] = ChannelMatch.POOL_NAME
     vendor: Literal[Vendor.RINGOSTAT] = Vendor.RINGOSTAT
     kpi_mode: Literal[KpiMode.ALL, KpiMode.UNIQUE] = Field(
         default=KpiMode.ALL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,7 +16,7 @@ from leadhub.extract.prefetch import RangePrefetch
 from leadhub.extract.streams import ExtractionInputs, StreamReaders
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
-from leadhub.models.settings import KpiSettings, StaticChannel, Vendor
+from leadhub.models.settings import ChannelMatch, KpiSettings, StaticChannel, Vendor
 from leadhub.settings import Settings, get_settings
 from leadhub.vendors.errors import FeatureDisabled
 from leadhub.vendors.roistat import RoistatClient
@@ -46,6 +46,8 @@ class RoistatStreams(BaseModel):
 
 
 class RoistatSettings(KpiSettings):
+    #: A6.1, A6.2: the parameter names the `static_source` key the value is compared with.
+    channel_match: ClassVar[ChannelMatch] = ChannelMatch.PARAMETER_FIELD
     vendor: Literal[Vendor.ROISTAT] = Vendor.ROISTAT
     client_report: bool = Field(
         default=True,

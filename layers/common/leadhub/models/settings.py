@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -27,6 +27,17 @@ class KpiMode(StrEnum):
     ALL = "all"
     TAGGED = "tagged"
     UNIQUE = "unique"
+
+
+class ChannelMatch(StrEnum):
+    """How a vendor's static-channel row («Параметр», «Значение») is matched to a conversion; each
+    vendor's settings declare theirs."""
+
+    #: The parameter names a field of the row's marker (Roistat's `static_source`: `system_name`,
+    #: `utm_source`…) whose text is compared with the value.
+    PARAMETER_FIELD = "parameter_field"
+    #: The value is a number pool's name, compared with the call's pool; the parameter is not consulted.
+    POOL_NAME = "pool_name"
 
 
 #: Typed text: at least one character that is not a space (the pattern is searched, not anchored).
@@ -99,6 +110,9 @@ class KpiSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: How the vendor matches a static channel: attribution builds its lookup by it, and it must agree
+    #: with `channel_match_key`, the settings' duplicate check. Declared by each vendor's settings.
+    channel_match: ClassVar[ChannelMatch] = ChannelMatch.PARAMETER_FIELD
     #: Narrowed to one vendor by each vendor's settings.
     vendor: Vendor
     kpi_mode: KpiMode = Field(
@@ -152,7 +166,10 @@ class KpiSettings(BaseModel):
 
     @classmethod
     def channel_match_key(cls, channel: StaticChannel) -> tuple[str, str]:
-        """What the vendor's static channels are matched by; a vendor refines it."""
+        """What the vendor's static channels are matched by; a vendor refines it. A pool is matched by
+        its name alone, so two rows naming one pool repeat each other whatever their parameter."""
+        if cls.channel_match is ChannelMatch.POOL_NAME:
+            return ("", channel.value)
         return channel_match_key(channel)
 
     @field_validator("static_channels")

@@ -192,7 +192,12 @@ def connector_status(
     ]
     every_job = connector_jobs(connector.id, jobs)
     listed = [job for job in every_job if not job.finished] + [job for job in every_job if job.finished][-RECENT_JOBS:]
-    enabled_states = [stored[stream] for stream, enabled in shown.items() if enabled and stream in stored]
+    # a snapshot (Roistat's client report) is no archive day: nothing re-attributes it, so counting it
+    # would keep the archive "backfilling" after every settings change until the next scheduled run
+    archived = {stream.name for stream in spec_for(connector.vendor).streams if not stream.snapshot}
+    enabled_states = [
+        stored[stream] for stream, enabled in shown.items() if enabled and stream in stored and stream in archived
+    ]
     return ConnectorStatus(
         connector_id=connector.id,
         active=connector.active,

@@ -1,0 +1,44 @@
+"""What the backfill e2e tests share: the HTTP API as a user calls it, and waiting for an archive to
+settle at a settings version."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+
+class Client:
+    def __init__(self, stack: dict[str, str]) -> None:
+        self.base = stack["api"]
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {stack['token']}"
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = self.session.request(method, f"{self.base}{path}", timeout=30, **kwargs)
+        assert answer.status_code < 300, f"{method} {path} → {answer.status_code}: {answer.text}"
+        return answer.json()
+
+
+def wait_idle(client: Client, connector_id: str, version: int) -> dict[str, Any]:
+    """The status once the backfill of settings `version` was planned and ran: every day reflects
+    those settings, no job is left and every stream the settings switch on is idle."""
+    deadline = time.monotonic() + 180
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = client.call("GET", f"/connectors/{connector_id}/status")
+        archive, jobs = status["archive"], status["jobs"]
+        planned = version == 1 or any(job["settings_version"] == version for job in jobs)
+        settled = planned and all(job["state"] in ("done", "superseded") for job in jobs)
+        current = archive["settings_version"] == version and archive["state"] == "idle" and archive["days_total"]
+        loaded = all(stream["state"] == "idle" for stream in status["streams"] if stream["enabled"])
+        if settled and current and loaded:
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"the archive did not settle at settings v{version}: {status}")
+
+
+def change(client: Client, connector_id: str, settings: dict[str, Any]) -> int:
+    """Saves a settings change; the settings version it made."""
+    return int(client.call("PATCH", f"/connectors/{connector_id}/settings", json=settings)["settings_version"])

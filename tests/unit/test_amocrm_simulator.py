@@ -13,7 +13,8 @@ import requests
 from simulators.amocrm import AmoCrmKnobs, AmoCrmSimulator
 
 CLOCK_START = 1_750_000_000.0
-FIXTURES = Path("/work/shared/vendors/fixtures/amocrm")
+# ../shared beside the repository root holds the vendor fixtures from public SDKs
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "vendors" / "fixtures" / "amocrm"
 
 
 def fixture_json(name: str) -> Any:

@@ -154,22 +154,10 @@ class CheckAnswer(CheckResult):
 
 
 def view(connector: Connector, warnings: list[str] | None = None) -> ConnectorView:
-    return ConnectorView(
-        id=connector.id,
-        project_id=connector.project_id,
-        vendor=connector.vendor,
-        name=connector.name,
-        vendor_account_id=connector.vendor_account_id,
-        vendor_account_name=connector.vendor_account_name,
-        settings=connector.settings,
-        active=connector.active,
-        scheduled=connector.active,
-        created_at=connector.created_at,
-        updated_at=connector.updated_at,
-        settings_version=connector.settings_version,
-        attribution_version=connector.attribution_version,
-        warnings=warnings or [],
-    )
+    """What a caller sees of a connector: its fields (never where the store keeps it or whose it is), and
+    `scheduled`, which an active connector is."""
+    shown = connector.model_dump(include=set(ConnectorView.model_fields))
+    return ConnectorView(**shown, scheduled=connector.active, warnings=warnings or [])
 
 
 class Connectors:

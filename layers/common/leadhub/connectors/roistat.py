@@ -19,7 +19,7 @@ from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Ve
 from leadhub.models.settings import ChannelMatch, KpiSettings, StaticChannel, Vendor
 from leadhub.settings import Settings, get_settings
 from leadhub.vendors.errors import FeatureDisabled
-from leadhub.vendors.roistat import RoistatClient
+from leadhub.vendors.roistat import OPTION_NAMES, RoistatClient
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _EPOCH_NEXT_SECOND = _EPOCH + timedelta(seconds=1)
@@ -93,12 +93,12 @@ def client(credentials: Mapping[str, Any], settings: Settings | None = None) -> 
     return RoistatClient(str(credentials["api_key"]), base_url=settings.roistat_base_url)
 
 
-#: Roistat modules a connector needs: (probe, what is off, in plain words).
+#: What a Roistat module being off stops, and how to fix it (its plain name is the client's OPTION_NAMES).
 MODULE_OFF = {
-    "calltracking": "call tracking is off in this Roistat project: the calls stream cannot load (switch it off "
-    "in the settings, or switch call tracking on in Roistat)",
-    "clients": "«Управление клиентами» (client management) is off in this Roistat project: the client report "
-    "the dashboard needs cannot load (switch the module on in Roistat; only the project owner can)",
+    "calltracking": "the calls stream cannot load (switch it off in the settings, or switch call tracking on "
+    "in Roistat)",
+    "clients": "the client report the dashboard needs cannot load (switch the module on in Roistat; only the "
+    "project owner can)",
 }
 
 
@@ -114,7 +114,7 @@ def modules_off(roistat: RoistatClient, project: int) -> list[str]:
         try:
             probe()
         except FeatureDisabled:
-            off.append(MODULE_OFF[module])
+            off.append(f"{OPTION_NAMES[module]} is off in this Roistat project: {MODULE_OFF[module]}")
     return off
 
 

@@ -132,7 +132,8 @@ class KpiSettings(BaseModel):
         default_factory=list,
         max_length=5000,
         description="«Статические каналы»: static tracking channels and how their conversions show in reports; "
-        "conversions of a channel not listed land in «Неизвестная кампания (Undefined)».",
+        "conversions of a channel not listed land in the vendor's unknown campaign (Roistat «Неизвестная "
+        "кампания (Undefined)», Ringostat «Неизвестная кампания»).",
     )
     vendor_timezone: TimeZoneName | None = Field(
         default=None,

@@ -165,7 +165,9 @@ class CalltouchKnobs:
     rate_limit_retry_after: bool = True
     # --- API points (seed 004/A2: daily, per project, charged on success; the rest [GAP]) -------
     daily_points: int | None = 50_000
-    points_cost: dict[str, int] = field(default_factory=lambda: {"plans_add": 10, "plans_status": 1, "calls_diary": 1, "requests": 1})
+    points_cost: dict[str, int] = field(
+        default_factory=lambda: {"plans_add": 10, "plans_status": 1, "calls_diary": 1, "requests": 1}
+    )
     points_exhausted_status: int = 429
     points_exhausted_body: Any = field(default_factory=lambda: {"message": "Суточный лимит баллов API исчерпан"})
     #: Send Retry-After = seconds to the project's next midnight, when the budget refills.
@@ -604,7 +606,7 @@ class CalltouchSimulator(Simulator):
 
     # --- truth ---------------------------------------------------------------------------------
     def calls_between(self, site_id: str, date_from: date, date_to: date) -> list[SimCall]:
-        calls = []
+        calls: list[SimCall] = []
         for offset in range((date_to - date_from).days + 1):
             day = date_from + timedelta(days=offset)
             count = self._day_count(site_id, day)
@@ -677,7 +679,9 @@ class CalltouchSimulator(Simulator):
                 undefined_campaign=request.arg("undefined") or "(undefined)",
             )
         except (ValueError, KeyError) as error:
-            return json_response({"error": f"site=<id>&from=<date>&to=<date>&zone=<tz>&undefined=<label>: {error}"}, 400)
+            return json_response(
+                {"error": f"site=<id>&from=<date>&to=<date>&zone=<tz>&undefined=<label>: {error}"}, 400
+            )
         rows = [
             {"date": day, "kind": kind, "source": source, "traffic_type": medium, "campaign": campaign, "inquiries": n}
             for (day, kind, source, medium, campaign), n in sorted(expected.items())

@@ -113,9 +113,7 @@ def test_a_synced_calltouch_connector_reports_its_calls_and_requests_as_calltouc
 def test_calltouch_beside_another_call_tracker_is_warned_of(client: Client) -> None:
     project_id, calltouch = connect(client, "Two trackers")
     assert client.call("GET", f"/connectors/{calltouch['id']}")["warnings"] == []
-    check = client.call(
-        "POST", f"/projects/{project_id}/connectors/ringostat/check", json={"auth_key": RINGOSTAT_KEY}
-    )
+    check = client.call("POST", f"/projects/{project_id}/connectors/ringostat/check", json={"auth_key": RINGOSTAT_KEY})
     client.call(
         "POST",
         f"/projects/{project_id}/connectors",

@@ -298,7 +298,6 @@ class CalltouchClient:
             raise self._transport.malformed(response, "no records/pageTotal envelope")
         return records, page_total
 
-
     # --- requests (form leads) ----------------------------------------------------------------
     def iter_requests(self, date_from: date, date_to: date, *, with_tags: bool = False) -> Iterator[dict[str, Any]]:
         """Every request (form lead) of the range, as the vendor sends it, window by window; `with_tags`:

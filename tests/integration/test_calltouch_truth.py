@@ -29,6 +29,7 @@ from leadhub.setup.reports import project_report
 from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
 from simulators.calltouch import DEMO_SITE_ID, DEMO_TOKEN, CalltouchKnobs, CalltouchSimulator
+from tests.integration import truth_drills as drills
 
 #: The simulated Calltouch project keeps UTC+3, as Moscow does.
 CALLTOUCH_ZONE = "Europe/Moscow"
@@ -131,18 +132,11 @@ def test_the_first_load_reports_every_call_and_request(project: Project) -> None
 
 
 def test_a_repeated_run_counts_nothing_twice(project: Project) -> None:
-    project.run()
-    assert project.run() == "done"
-    assert project.inquiries() == project.truth()
+    drills.a_repeated_run_counts_nothing_twice(project)
 
 
 def test_faults_mid_run_and_a_run_stopped_half_way_lose_and_double_nothing(project: Project) -> None:
-    budget = iter([10**9, 10**9, 0])
-    assert project.run(remaining_ms=lambda: next(budget, 0)) == "partial"
-    project.simulator.set_faults(retry_after=0)
-    project.simulator.inject("429", "500", "timeout", "malformed")
-    assert project.run() == "done"
-    assert project.inquiries() == project.truth()
+    drills.faults_and_a_stop_half_way_lose_and_double_nothing(project)
 
 
 def test_the_unique_and_tagged_kpi_modes_count_what_calltouch_flags(project: Project) -> None:

@@ -22,8 +22,10 @@ conversions out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,7 +127,72 @@ def _when(rules: AttributionRules, instant: datetime | None) -> tuple[datetime, 
     return None if instant is None else (instant, instant.astimezone(rules.zone).date())
 
 
-def normalise_calls(
+@dataclass(frozen=True)
+class Journal:
+    """Where a Calltouch journal keeps what a conversion is made of (A4 calls, A5 requests)."""
+
+    stream: str
+    kind: Kind
+    id_field: str
+    #: The Unix time (seconds, or milliseconds when `milliseconds`) and its offset-less text.
+    epoch_field: str
+    text_field: str
+    milliseconds: bool
+    tags_field: str
+    unique_field: str
+    #: The fields marks and static channels are read from (the row, or a request's session).
+    attributed: Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
+    extras_of: Callable[[Mapping[str, Any]], dict[str, Any]]
+    visit_id: Callable[[Mapping[str, Any], Mapping[str, Any] | None], Any]
+    ga_client_id: Callable[[Mapping[str, Any], Mapping[str, Any] | None], Any]
+
+
+def _session(row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    session = row.get("session")
+    return session if isinstance(session, Mapping) else None
+
+
+CALL_JOURNAL = Journal(
+    stream=CALLS,
+    kind=Kind.CALL,
+    id_field="callId",
+    epoch_field="timestamp",
+    text_field="date",
+    milliseconds=False,
+    tags_field="callTags",
+    unique_field="uniqueCall",
+    attributed=lambda row: row,
+    extras_of=lambda row: {
+        "duration": lenient_int(row.get("duration")),
+        "successful": flag(row.get("successful")),
+        "target": flag(row.get("targetCall")),
+        "callback": flag(row.get("callbackCall")),
+        "phone_number": text_id(row.get("phoneNumber")),
+    },
+    visit_id=lambda row, _: row.get("sessionId"),
+    ga_client_id=lambda row, _: row.get("clientId"),
+)
+REQUEST_JOURNAL = Journal(
+    stream=REQUESTS,
+    kind=Kind.FORM,
+    id_field="requestId",
+    epoch_field="date",
+    text_field="dateStr",
+    milliseconds=True,
+    tags_field="RequestTags",
+    unique_field="uniqueRequest",
+    attributed=_session,
+    extras_of=lambda row: {
+        "subject": row["subject"] if isinstance(row.get("subject"), str) else None,
+        "target": flag(row.get("targetRequest")),
+    },
+    visit_id=lambda _, session: session.get("sessionId") if session else None,
+    ga_client_id=lambda _, session: session.get("guaClientId") if session else None,
+)
+
+
+def normalise(
+    journal: Journal,
     rows: Iterable[Mapping[str, Any]],
     rules: AttributionRules,
     vendor_account_id: str,
@@ -133,77 +200,43 @@ def normalise_calls(
     vendor_zone: ZoneInfo,
     rejected: Rejected | None = None,
 ) -> Iterator[Conversion]:
-    """One conversion per call the KPI mode keeps; rows without a `callId` or a time go to `rejected`."""
-    account = str(vendor_account_id)
-    for row in rows:
-        call_id = text_id(row.get("callId"))
-        when = _when(rules, moment(row.get("timestamp"), row.get("date"), milliseconds=False, vendor_zone=vendor_zone))
-        if call_id is None or when is None:
-            reject(rejected, row, "a call needs a callId and a timestamp or date")
-            continue
-        tags = tag_names(row.get("callTags"))
-        unique = flag(row.get("uniqueCall")) is not False
-        if rules.filters_contacts and not rules.keeps(tags, unique):
-            continue
-        session = row.get("sessionId")
-        yield build_conversion(
-            VENDOR,
-            CALLS,
-            call_id,
-            account,
-            Kind.CALL,
-            when,
-            marks(rules, row),
-            {
-                "duration": lenient_int(row.get("duration")),
-                "successful": flag(row.get("successful")),
-                "target": flag(row.get("targetCall")),
-                "callback": flag(row.get("callbackCall")),
-                "phone_number": text_id(row.get("phoneNumber")),
-            },
-            tags=tags,
-            unique=unique,
-            visit_id=text_id(session) if session else None,
-            ga_client_id=text_id(row.get("clientId")),
-        )
-
-
-def normalise_requests(
-    rows: Iterable[Mapping[str, Any]],
-    rules: AttributionRules,
-    vendor_account_id: str,
-    *,
-    vendor_zone: ZoneInfo,
-    rejected: Rejected | None = None,
-) -> Iterator[Conversion]:
-    """One form conversion per request the KPI mode keeps; rows without a `requestId` or a time go to
+    """One conversion per row of the journal the KPI mode keeps; rows without an id or a time go to
     `rejected`."""
     account = str(vendor_account_id)
     for row in rows:
-        request_id = text_id(row.get("requestId"))
-        when = _when(rules, moment(row.get("date"), row.get("dateStr"), milliseconds=True, vendor_zone=vendor_zone))
-        if request_id is None or when is None:
-            reject(rejected, row, "a request needs a requestId and a date or dateStr")
+        row_id = text_id(row.get(journal.id_field))
+        instant = moment(
+            row.get(journal.epoch_field),
+            row.get(journal.text_field),
+            milliseconds=journal.milliseconds,
+            vendor_zone=vendor_zone,
+        )
+        when = _when(rules, instant)
+        if row_id is None or when is None:
+            reject(rejected, row, f"a {journal.kind.value} needs its {journal.id_field} and a time")
             continue
-        tags = tag_names(row.get("RequestTags", row.get("requestTags")))
-        unique = flag(row.get("uniqueRequest")) is not False
+        tags = tag_names(row.get(journal.tags_field))
+        unique = flag(row.get(journal.unique_field)) is not False
         if rules.filters_contacts and not rules.keeps(tags, unique):
             continue
-        session = row.get("session")
-        session = session if isinstance(session, Mapping) else None
-        visit = session.get("sessionId") if session else None
-        subject = row.get("subject")
+        attributed = journal.attributed(row)
+        visit = journal.visit_id(row, attributed)
         yield build_conversion(
             VENDOR,
-            REQUESTS,
-            request_id,
+            journal.stream,
+            row_id,
             account,
-            Kind.FORM,
+            journal.kind,
             when,
-            marks(rules, session),
-            {"subject": subject if isinstance(subject, str) else None, "target": flag(row.get("targetRequest"))},
+            marks(rules, attributed),
+            journal.extras_of(row),
             tags=tags,
             unique=unique,
             visit_id=text_id(visit) if visit else None,
-            ga_client_id=text_id(session.get("guaClientId")) if session else None,
+            ga_client_id=text_id(journal.ga_client_id(row, attributed)),
         )
+
+
+#: The calls diary's conversions, and the requests journal's form conversions (see `normalise`).
+normalise_calls = partial(normalise, CALL_JOURNAL)
+normalise_requests = partial(normalise, REQUEST_JOURNAL)

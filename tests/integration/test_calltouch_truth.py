@@ -8,8 +8,9 @@ than the Calltouch project's."""
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -91,9 +92,13 @@ class Project:
         return Counter({key: count for key, count in expected.items() if key[0] in wanted})
 
 
-def connect(zone: str, settings: dict[str, Any], *, nasty_rate: float = 0.1) -> Iterator[Project]:
-    knobs = CalltouchKnobs(calls_per_day=120, requests_per_day=40, nasty_rate=nasty_rate, requests_per_second=None)
-    with CalltouchSimulator(seed=23, knobs=knobs) as simulator:
+def connect(
+    zone: str, settings: dict[str, Any], *, clock: Callable[[], float] = time.time, **knobs: Any
+) -> Iterator[Project]:
+    scenario = CalltouchKnobs(
+        **{"calls_per_day": 120, "requests_per_day": 40, "nasty_rate": 0.1, "requests_per_second": None, **knobs}
+    )
+    with CalltouchSimulator(seed=23, knobs=scenario, clock=clock) as simulator:
         simulator.set_faults(timeout_seconds=0.5)
         os.environ["CALLTOUCH_BASE_URL"] = simulator.base_url
         store_aws.reset()
@@ -190,3 +195,33 @@ def untold_project(aws: dict[str, str]) -> Iterator[Project]:
 def test_days_cut_in_another_zone_than_calltouch_s_lose_nothing_at_their_edges(untold_project: Project) -> None:
     assert untold_project.run() == "done"
     assert untold_project.inquiries() == untold_project.truth()
+
+
+DAY_SECONDS = 86_400.0
+
+
+@pytest.fixture
+def thrifty_project(aws: dict[str, str]) -> Iterator[tuple[Project, list[float]]]:
+    # two API points a day: the credentials check at create and the calls sweep spend them, the requests
+    # have to wait for tomorrow's budget
+    shift = [0.0]
+    for project in connect(CALLTOUCH_ZONE, {}, clock=lambda: time.time() + shift[0], daily_points=2):
+        yield project, shift
+
+
+def test_a_spent_api_points_budget_fails_only_the_stream_it_stops_and_the_next_day_completes_it(
+    thrifty_project: tuple[Project, list[float]],
+) -> None:
+    project, shift = thrifty_project
+    assert project.run() == "failed"
+    status = connector_status(Connectors().get(ACCOUNT, project.connector_id))
+    streams = {stream.stream: stream for stream in status.streams}
+    assert streams["calls"].state.value == "idle" and streams["calls"].last_error is None
+    assert streams["requests"].state.value == "failed" and streams["requests"].last_error is not None
+    assert "limit" in streams["requests"].last_error.explanation and status.active
+    calls_only = Counter({key: count for key, count in project.truth().items() if key[1] == "call"})
+    assert project.inquiries() == calls_only
+
+    shift[0] = DAY_SECONDS  # Calltouch's day is over: a fresh budget
+    assert project.run() == "done"
+    assert project.inquiries() == project.truth()

@@ -22,6 +22,7 @@ from leadhub.connectors.registry import spec_for
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
+from leadhub.jobs.runner import run_vendor
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery
 from leadhub.setup.connectors import ConnectorCreate, Connectors
@@ -134,6 +135,12 @@ def test_the_first_load_reports_every_call_and_request(project: Project) -> None
     status = connector_status(Connectors().get(ACCOUNT, project.connector_id))
     assert {stream.stream: stream.state.value for stream in status.streams} == {"calls": "idle", "requests": "idle"}
     assert all(stream.rows_stored > 0 and stream.days_stored == DAYS for stream in status.streams)
+
+
+def test_the_hourly_schedule_runs_calltouch_connectors(project: Project) -> None:
+    [outcome] = run_vendor(Vendor.CALLTOUCH, remaining_ms=forever, fan_out=False)
+    assert (outcome.connector_id, outcome.status) == (project.connector_id, "done")
+    assert project.inquiries() == project.truth()
 
 
 def test_a_repeated_run_counts_nothing_twice(project: Project) -> None:

@@ -867,7 +867,7 @@ class _LeadFactory(_Factory):
         target = rng.random() < 0.5
         instant = moment.replace(tzinfo=UTC) - timedelta(hours=self.knobs.utc_offset_hours)
         return SimLead(
-            request_id=day.toordinal() * 1_000 + index,
+            request_id=day.toordinal() * 1_000_000 + index,
             local=moment,
             epoch_ms=int(instant.timestamp()) * 1000 + rng.randint(0, 999),
             subject=rng.choice(self.SUBJECTS),

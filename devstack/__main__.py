@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from devstack.scheduler import scheduled_inputs
 from devstack.stack import DEFAULT_PORT, DEV_ACCOUNT, LocalStack
 
 
@@ -69,9 +70,8 @@ def main() -> int:
             origin = "override" if demo.external else "simulator"
             lines.append(f"  {name:<13} {demo.base_url}   ({origin}; demo credentials: {demo.hint})")
         every = f"every {stack.schedule_seconds:g} s" if stack.schedule_seconds else "off"
-        lines.append(
-            f"  schedule      extraction of roistat and ringostat connectors {every} (LEADHUB_SCHEDULE_SECONDS)"
-        )
+        scheduled = ", ".join(str(inputs["vendor"]) for inputs in scheduled_inputs())
+        lines.append(f"  schedule      extraction of {scheduled} connectors {every} (LEADHUB_SCHEDULE_SECONDS)")
         lines.append("  backfill      the connectors table's stream feeds the backfill function (settings changes)")
         lines.append("Ctrl-C stops everything.")
         print("\n".join(lines), flush=True)

@@ -24,6 +24,14 @@ What it reproduces:
   `limit` ≤ 1000, ranges ≤ 90 days, dates `dd/mm/yyyy`. Rows are generated lazily per day and index
   from the seed, so any page of any range costs only its own rows (`calls_per_day` is the scale knob),
   and carry A8's nasty values: "Anonymous" callers, unpadded hours, null ids, booleans as strings.
+- `GET /calls-service/RestAPI/requests` (A5): requests (form leads) with `siteId` in the query, dates
+  `mm/dd/yyyy` (US order), a bare array, `date` in Unix ms, tags as `RequestTags` (capital R) when
+  `withRequestTags=true`; some requests have no `session` (made over the API).
+- Calls come to dynamic numbers (with a visit and its UTM) or to static tracking numbers (no visit, the
+  source / medium the project gives the number); A8's nasty values include a missing `timestamp` (only
+  the local `date` text) and Calltouch's own `source` / `medium` missing where the UTM marks carry them.
+- Truth: `inquiries_truth` counts the generated calls and requests by day and marks from the facts they
+  were rendered from (never from the rows), also served as `GET /__sim__/calltouch/truth`.
 - 5 requests a second per client IP; the excess fails at once (seed 004). Per-project daily API-points
   budget with a cost per endpoint, charged only for successful requests (seed 004, A2).
 
@@ -55,6 +63,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from simulators.base import FaultKnobs, SimRequest, SimResponse, Simulator, SlidingWindowLimit, json_response
 
@@ -63,6 +72,7 @@ DEMO_SITE_ID = "52011"
 
 PLANS_PREFIX = "/report-service/RestAPI/api/plans-import"
 CALLS_DIARY_PATH = r"/calls-service/RestAPI/(?P<site_id>[^/]+)/calls-diary/calls"
+REQUESTS_PATH = "/calls-service/RestAPI/requests"
 
 STATUS_SUCCESS = "success"
 STATUS_IN_PROGRESS = "in progress..."
@@ -155,7 +165,9 @@ class CalltouchKnobs:
     rate_limit_retry_after: bool = True
     # --- API points (seed 004/A2: daily, per project, charged on success; the rest [GAP]) -------
     daily_points: int | None = 50_000
-    points_cost: dict[str, int] = field(default_factory=lambda: {"plans_add": 10, "plans_status": 1, "calls_diary": 1})
+    points_cost: dict[str, int] = field(
+        default_factory=lambda: {"plans_add": 10, "plans_status": 1, "calls_diary": 1, "requests": 1}
+    )
     points_exhausted_status: int = 429
     points_exhausted_body: Any = field(default_factory=lambda: {"message": "Суточный лимит баллов API исчерпан"})
     #: Send Retry-After = seconds to the project's next midnight, when the budget refills.
@@ -198,6 +210,13 @@ class CalltouchKnobs:
     #: Share of rows with an "Anonymous" caller, a string boolean or a null id (A8 point 7).
     nasty_rate: float = 0.05
     calls_error_status: int = 400
+    #: Share of calls to a static tracking number (billboards, classifieds): no visit, no UTM.
+    static_share: float = 0.15
+    # --- requests journal (A5) ------------------------------------------------------------------
+    #: Scale: average requests (form leads) a day per site (each day varies ±50%, deterministically).
+    requests_per_day: int = 15
+    #: No cap is documented for requests [GAP]: the diary's.
+    requests_max_range_days: int = 90
 
 
 @dataclass
@@ -252,6 +271,7 @@ class CalltouchSimulator(Simulator):
         for method in self.knobs.status_methods:
             self.route(method, rf"{PLANS_PREFIX}/(?P<import_id>[^/]+)/status", self._plans_status)
         self.route("GET", CALLS_DIARY_PATH, self._calls_diary)
+        self.route("GET", REQUESTS_PATH, self._requests)
 
     def demo_credentials(self) -> str:
         return f"Access-Token / clientApiId {DEMO_TOKEN}, SiteId {DEMO_SITE_ID}"
@@ -510,9 +530,11 @@ class CalltouchSimulator(Simulator):
         envelope = {"page": page, "pageTotal": math.ceil(total / limit), "pageSize": limit}
         return json_response({**envelope, self.knobs.total_key: total, "records": records})
 
-    def _day_count(self, site_id: str, day: date) -> int:
-        scale = self.knobs.calls_per_day
-        return random.Random(f"{self.seed}:{site_id}:{day.isoformat()}:count").randint(scale // 2, scale * 3 // 2)
+    def _day_count(self, site_id: str, day: date, journal: str = "calls") -> int:
+        """How many calls (or requests) a site has on a day of its own calendar."""
+        scale = self.knobs.calls_per_day if journal == "calls" else self.knobs.requests_per_day
+        suffix = "count" if journal == "calls" else f"{journal}-count"
+        return random.Random(f"{self.seed}:{site_id}:{day.isoformat()}:{suffix}").randint(scale // 2, scale * 3 // 2)
 
     def _calls_slice(
         self, site_id: str, days: list[date], skip: int, limit: int | None, flags: set[str]
@@ -527,18 +549,195 @@ class CalltouchSimulator(Simulator):
             for index in range(skip, count):
                 if limit is not None and len(rows) >= limit:
                     return rows
-                rows.append(self._call(site_id, day, index, count, flags))
+                rows.append(self._render_call(site_id, self.call_facts(site_id, day, index, count), flags))
             skip = 0
         return rows
 
-    def _call(self, site_id: str, day: date, index: int, count: int, flags: set[str]) -> dict[str, Any]:
+    def _moment(self, rng: random.Random, day: date, index: int, count: int) -> datetime:
+        """The local (project) time of a day's `index`-th row of `count`, spread over the day in order."""
+        return datetime(day.year, day.month, day.day) + timedelta(seconds=int((index + rng.random()) * 86400 / count))
+
+    def call_facts(self, site_id: str, day: date, index: int, count: int) -> SimCall:
         rng = random.Random(f"{self.seed}:{site_id}:{day.isoformat()}:{index}")
-        moment = datetime(day.year, day.month, day.day) + timedelta(seconds=int((index + rng.random()) * 86400 / count))
-        return _CallFactory(rng, self.knobs).call(site_id, day, index, moment, flags)
+        return _CallFactory(rng, self.knobs).facts(day, index, self._moment(rng, day, index, count))
+
+    def _render_call(self, site_id: str, call: SimCall, flags: set[str]) -> dict[str, Any]:
+        rng = random.Random(f"{self.seed}:{site_id}:{call.call_id}:render")
+        return _CallFactory(rng, self.knobs).render(call, site_id, flags)
+
+    # --- requests (form leads, A5) -----------------------------------------------------------------
+    def _requests(self, request: SimRequest) -> SimResponse:
+        site_id = (request.arg("siteId") or "").strip()
+        return self._gated(
+            request,
+            "requests",
+            site_id,
+            token=request.arg("clientApiId"),
+            tokens=self.legacy_tokens,
+            serve=lambda: self._serve_requests(request, site_id),
+        )
+
+    def _serve_requests(self, request: SimRequest, site_id: str) -> SimResponse:
+        date_from, date_to = _requests_date(request.arg("dateFrom")), _requests_date(request.arg("dateTo"))
+        if date_from is None or date_to is None:
+            return self._calls_error("Параметры dateFrom и dateTo обязательны, формат mm/dd/yyyy")
+        if date_from > date_to:
+            return self._calls_error("dateFrom не может быть позже dateTo")
+        if (date_to - date_from).days + 1 > self.knobs.requests_max_range_days:
+            return self._calls_error(f"Максимальный период выгрузки — {self.knobs.requests_max_range_days} дней")
+        with_tags = request.arg("withRequestTags") == "true"
+        return json_response(
+            [self._render_lead(site_id, lead, with_tags) for lead in self.leads_between(site_id, date_from, date_to)]
+        )
+
+    def leads_between(self, site_id: str, date_from: date, date_to: date) -> list[SimLead]:
+        leads = []
+        for offset in range((date_to - date_from).days + 1):
+            day = date_from + timedelta(days=offset)
+            count = self._day_count(site_id, day, "requests")
+            for index in range(count):
+                rng = random.Random(f"{self.seed}:{site_id}:{day.isoformat()}:request:{index}")
+                leads.append(_LeadFactory(rng, self.knobs).facts(day, index, self._moment(rng, day, index, count)))
+        return leads
+
+    def _render_lead(self, site_id: str, lead: SimLead, with_tags: bool) -> dict[str, Any]:
+        rng = random.Random(f"{self.seed}:{site_id}:{lead.request_id}:render")
+        return _LeadFactory(rng, self.knobs).render(lead, with_tags)
+
+    # --- truth ---------------------------------------------------------------------------------
+    def calls_between(self, site_id: str, date_from: date, date_to: date) -> list[SimCall]:
+        calls: list[SimCall] = []
+        for offset in range((date_to - date_from).days + 1):
+            day = date_from + timedelta(days=offset)
+            count = self._day_count(site_id, day)
+            calls.extend(self.call_facts(site_id, day, index, count) for index in range(count))
+        return calls
+
+    def inquiries_truth(
+        self,
+        site_id: str,
+        date_from: date,
+        date_to: date,
+        *,
+        project_zone: str,
+        undefined_campaign: str,
+        channels: Mapping[str, tuple[str, str, str]] | None = None,
+        unique_only: bool = False,
+        tags: Iterable[str] | None = None,
+        no_value: str = "(none)",
+    ) -> Counter[tuple[str, str, str, str, str]]:
+        """What a report of the site's calls and requests of the Calltouch days [date_from, date_to] must
+        show, from the generated facts alone: (date in `project_zone`, kind `call`/`form`, source, traffic
+        type, campaign) → inquiries. Calltouch's source and medium are the marks, the UTM campaign the
+        campaign, "(not set)" no value; a call to a tracking number of `channels` takes that entry
+        (source, type, campaign); a request with no session has no marks. `unique_only`: Calltouch's
+        unique leads only; `tags`: only leads carrying one of them."""
+        zone, channels = ZoneInfo(project_zone), channels or {}
+        wanted = None if tags is None else set(tags)
+
+        def counted(unique: bool, lead_tags: tuple[str, ...]) -> bool:
+            return (unique or not unique_only) and (wanted is None or bool(wanted & set(lead_tags)))
+
+        def mark(value: str | None, empty: str) -> str:
+            return empty if value in (None, "", NOT_SET) else str(value)
+
+        expected: Counter[tuple[str, str, str, str, str]] = Counter()
+        for call in self.calls_between(site_id, date_from, date_to):
+            if not counted(call.unique, call.tags):
+                continue
+            marks = channels.get(call.tracking_number) or (
+                mark(call.source, no_value),
+                mark(call.medium, no_value),
+                mark(call.campaign, undefined_campaign),
+            )
+            local_day = datetime.fromtimestamp(call.epoch, zone).date().isoformat()
+            expected[(local_day, "call", *marks)] += 1
+        for lead in self.leads_between(site_id, date_from, date_to):
+            if not counted(lead.unique, lead.tags):
+                continue
+            source, medium, campaign = lead.marks or (None, None, None)
+            local_day = datetime.fromtimestamp(lead.epoch_ms / 1000, zone).date().isoformat()
+            marks = (mark(source, no_value), mark(medium, no_value), mark(campaign, undefined_campaign))
+            expected[(local_day, "form", *marks)] += 1
+        return expected
+
+    def _control(self, request: SimRequest) -> SimResponse:
+        if request.path == "/__sim__/calltouch/truth" and request.method == "GET":
+            return self._truth_answer(request)
+        return super()._control(request)
+
+    def _truth_answer(self, request: SimRequest) -> SimResponse:
+        """`GET /__sim__/calltouch/truth?site=…&from=YYYY-MM-DD&to=YYYY-MM-DD&zone=…&undefined=…`: the
+        site's inquiries (`inquiries_truth`) for tests that reach the simulator only over HTTP. Read-only."""
+        try:
+            date_from, date_to = (date.fromisoformat(request.arg(name) or "") for name in ("from", "to"))
+            expected = self.inquiries_truth(
+                request.arg("site") or DEMO_SITE_ID,
+                date_from,
+                date_to,
+                project_zone=request.arg("zone") or "Europe/Moscow",
+                undefined_campaign=request.arg("undefined") or "(undefined)",
+            )
+        except (ValueError, KeyError) as error:
+            return json_response(
+                {"error": f"site=<id>&from=<date>&to=<date>&zone=<tz>&undefined=<label>: {error}"}, 400
+            )
+        rows = [
+            {"date": day, "kind": kind, "source": source, "traffic_type": medium, "campaign": campaign, "inquiries": n}
+            for (day, kind, source, medium, campaign), n in sorted(expected.items())
+        ]
+        return json_response({"inquiries": rows})
 
 
-class _CallFactory:
-    """One calls-diary row (A4 field names), with A8's nasty values at `nasty_rate`."""
+#: GA's "no value" mark.
+NOT_SET = "(not set)"
+
+
+@dataclass(frozen=True)
+class SimCall:
+    """What a generated call really is; `_CallFactory.render` dresses it as the diary sends it."""
+
+    call_id: int
+    #: The Calltouch project's local time (naive) and the instant.
+    local: datetime
+    epoch: int
+    caller: str
+    #: The number dialled: a dynamic pool number, or a static one (billboards, classifieds).
+    tracking_number: str
+    static: bool
+    #: Calltouch's attributed source and medium; the visit's UTM campaign / content / term.
+    source: str
+    medium: str
+    campaign: str | None
+    content: str | None
+    term: str | None
+    keyword: str
+    duration: int
+    unique: bool
+    target: bool
+    callback: bool
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SimLead:
+    """What a generated request (form lead) really is."""
+
+    request_id: int
+    local: datetime
+    epoch_ms: int
+    subject: str
+    #: (source, medium, campaign) of its session; None: made without a session (e.g. over the API).
+    marks: tuple[str, str, str | None] | None
+    content: str | None
+    unique: bool
+    target: bool
+    tags: tuple[str, ...]
+    phone: str
+
+
+class _Factory:
+    """What the row factories share: the seeded draws and A8's nasty values at `nasty_rate`."""
 
     SLICES = (
         ("yandex", "cpc", "sofas_msk"),
@@ -548,8 +747,6 @@ class _CallFactory:
         ("vk", "social", "retarget"),
     )
     CITIES = ("Москва", "Санкт-Петербург", "Казань", "Новосибирск", "Екатеринбург")
-    KEYWORDS = ("купить диван", "диван недорого", "угловой диван", "", "(not provided)")
-    PHASES = ("callconnected", "calldisconnected", "callbackcallconnected")
 
     def __init__(self, rng: random.Random, knobs: CalltouchKnobs) -> None:
         self.rng = rng
@@ -559,46 +756,84 @@ class _CallFactory:
         return self.rng.random() < self.knobs.nasty_rate
 
     def flag(self, value: bool) -> bool | str:
-        return ("true" if value else "false") if self.nasty() else value
+        return (("true" if value else "false") if self.rng.random() < 0.5 else str(value)) if self.nasty() else value
 
-    def call(self, site_id: str, day: date, index: int, moment: datetime, flags: set[str]) -> dict[str, Any]:
+
+class _CallFactory(_Factory):
+    """One calls-diary row (A4 field names)."""
+
+    #: Static tracking numbers and the source / medium the Calltouch project gives their calls.
+    STATIC_NUMBERS = (("74957770001", "billboard", "offline"), ("74957770002", "avito", "classified"))
+    KEYWORDS = ("купить диван", "диван недорого", "угловой диван", "", "(not provided)")
+    PHASES = ("callconnected", "calldisconnected", "callbackcallconnected")
+
+    def facts(self, day: date, index: int, moment: datetime) -> SimCall:
         rng = self.rng
-        source, medium, campaign = rng.choice(self.SLICES)
+        static = rng.random() < self.knobs.static_share
+        if static:
+            number, source, medium = rng.choice(self.STATIC_NUMBERS)
+            campaign = content = term = None
+            keyword = ""
+        else:
+            source, medium, campaign = rng.choice(self.SLICES)
+            number, content, term, keyword = "74951234567", f"ad{rng.randint(1, 9)}", "диван", rng.choice(self.KEYWORDS)
         duration = rng.randint(0, 600)
-        successful = duration > 0
         unique = rng.random() < 0.7
-        target = successful and rng.random() < 0.6
+        target = duration > 0 and rng.random() < 0.6
+        tags = (("Продажа",) if target else ()) + (("Квал",) if rng.random() < 0.2 else ())
+        return SimCall(
+            call_id=day.toordinal() * 1_000_000 + index,
+            local=moment,
+            epoch=int((moment.replace(tzinfo=UTC) - timedelta(hours=self.knobs.utc_offset_hours)).timestamp()),
+            caller=f"7916{rng.randint(0, 9_999_999):07d}",
+            tracking_number=number,
+            static=static,
+            source=source,
+            medium=medium,
+            campaign=campaign,
+            content=content,
+            term=term,
+            keyword=keyword,
+            duration=duration,
+            unique=unique,
+            target=target,
+            callback=rng.random() < 0.1,
+            tags=tags,
+        )
+
+    def render(self, call: SimCall, site_id: str, flags: set[str]) -> dict[str, Any]:
+        rng = self.rng
+        moment = call.local
         hour = str(moment.hour) if self.knobs.unpadded_hours else f"{moment.hour:02d}"
-        utc = moment.replace(tzinfo=UTC) - timedelta(hours=self.knobs.utc_offset_hours)
         row: dict[str, Any] = {
-            "callId": day.toordinal() * 1_000_000 + index,
+            "callId": call.call_id,
             "date": f"{moment:%d/%m/%Y} {hour}:{moment:%M:%S}",
-            "timestamp": int(utc.timestamp()),
-            "callerNumber": "Anonymous" if self.nasty() else f"7916{rng.randint(0, 9_999_999):07d}",
-            "phoneNumber": "74951234567",
+            "timestamp": None if self.nasty() else call.epoch,
+            "callerNumber": "Anonymous" if self.nasty() else call.caller,
+            "phoneNumber": call.tracking_number,
             "redirectNumber": "74957654321",
-            "duration": duration,
+            "duration": call.duration,
             "waitingConnect": rng.randint(0, 30),
-            "successful": self.flag(successful),
-            "uniqueCall": self.flag(unique),
-            "targetCall": self.flag(target),
-            "uniqTargetCall": self.flag(unique and target),
-            "callbackCall": self.flag(rng.random() < 0.1),
+            "successful": self.flag(call.duration > 0),
+            "uniqueCall": self.flag(call.unique),
+            "targetCall": self.flag(call.target),
+            "uniqTargetCall": self.flag(call.unique and call.target),
+            "callbackCall": self.flag(call.callback),
             "callphase": rng.choice(self.PHASES),
-            "source": source,
-            "medium": medium,
-            "keyword": rng.choice(self.KEYWORDS),
-            "utmSource": source,
-            "utmMedium": medium,
-            "utmCampaign": campaign,
-            "utmContent": f"ad{rng.randint(1, 9)}",
-            "utmTerm": None if self.nasty() else "диван",
-            "url": f"https://example.ru/?utm_source={source}",
+            "source": call.source,
+            "medium": call.medium,
+            "keyword": call.keyword,
+            "utmSource": None if call.static else call.source,
+            "utmMedium": None if call.static else call.medium,
+            "utmCampaign": call.campaign,
+            "utmContent": call.content,
+            "utmTerm": None if self.nasty() else call.term,
+            "url": "https://example.ru/" if call.static else f"https://example.ru/?utm_source={call.source}",
             "callUrl": "https://example.ru/catalog",
-            "ref": "https://yandex.ru/" if source == "yandex" else "",
+            "ref": "https://yandex.ru/" if call.source == "yandex" else "",
             "hostname": "example.ru",
             "city": rng.choice(self.CITIES),
-            "sessionId": rng.randint(10**8, 10**9),
+            "sessionId": None if call.static else rng.randint(10**8, 10**9),
             "ctCallerId": str(rng.randint(10**9, 10**10)),
             "clientId": None if self.nasty() else f"{rng.randint(10**8, 10**9)}.{rng.randint(10**8, 10**9)}",
             "yaClientId": None if self.nasty() else str(rng.randint(10**15, 10**16)),
@@ -607,12 +842,93 @@ class _CallFactory:
             "manager": None if rng.random() < 0.5 else "Анна Петрова",
             "siteId": int(site_id) if site_id.isdigit() else site_id,
         }
+        if not call.static and self.nasty():
+            # Calltouch's own source missing where the UTM marks say the same (A8: nasty values)
+            row["source"] = row["medium"] = None
         if "withCallTags" in flags:
-            row["callTags"] = [{"category": "Целевой", "type": "MANUAL", "names": ["Продажа"]}] if target else []
+            row["callTags"] = [{"category": "Теги", "type": "MANUAL", "names": list(call.tags)}] if call.tags else []
         if "withComments" in flags:
             row["comments"] = []
         if "withOrders" in flags:
             row["orders"] = []
+        return row
+
+
+class _LeadFactory(_Factory):
+    """One requests-journal row (A5 field names: `date` in ms, `RequestTags` with a capital R)."""
+
+    SUBJECTS = ("Заявка с сайта", "Обратный звонок", "Форма в каталоге")
+
+    def facts(self, day: date, index: int, moment: datetime) -> SimLead:
+        rng = self.rng
+        with_session = rng.random() >= 0.1
+        source, medium, campaign = rng.choice(self.SLICES)
+        unique = rng.random() < 0.6
+        target = rng.random() < 0.5
+        instant = moment.replace(tzinfo=UTC) - timedelta(hours=self.knobs.utc_offset_hours)
+        return SimLead(
+            request_id=day.toordinal() * 1_000_000 + index,
+            local=moment,
+            epoch_ms=int(instant.timestamp()) * 1000 + rng.randint(0, 999),
+            subject=rng.choice(self.SUBJECTS),
+            marks=(source, medium, campaign) if with_session else None,
+            content=f"ad{rng.randint(1, 9)}",
+            unique=unique,
+            target=target,
+            tags=(("Целевая",) if target else ()) + (("Квал",) if rng.random() < 0.2 else ()),
+            phone=f"7916{rng.randint(0, 9_999_999):07d}",
+        )
+
+    def render(self, lead: SimLead, with_tags: bool) -> dict[str, Any]:
+        rng = self.rng
+        session = None
+        if lead.marks is not None:
+            source, medium, campaign = lead.marks
+            session = {
+                "sessionId": rng.randint(10**8, 10**9),
+                "keywords": "",
+                "city": rng.choice(self.CITIES),
+                "ip": f"95.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                "source": source,
+                "medium": medium,
+                "ref": "",
+                "url": f"https://example.ru/?utm_source={source}",
+                "utmSource": source,
+                "utmMedium": medium,
+                "utmTerm": None,
+                "utmContent": lead.content,
+                "utmCampaign": campaign,
+                "guaClientId": None if self.nasty() else f"{rng.randint(10**8, 10**9)}.{rng.randint(10**8, 10**9)}",
+                "attrs": None,
+                "attribution": 1,
+                "yaClientId": None,
+                "ctGlobalId": rng.randint(10**8, 10**9),
+                "browser": "Chrome",
+            }
+        moment = lead.local
+        row: dict[str, Any] = {
+            "date": None if self.nasty() else lead.epoch_ms,
+            "dateStr": f"{moment:%d/%m/%Y %H:%M:%S}",
+            "requestId": lead.request_id,
+            "requestNumber": f"site-{lead.request_id}",
+            "subject": lead.subject,
+            "session": session,
+            "client": {
+                "clientId": rng.randint(10**6, 10**7),
+                "fio": "Иван Иванов",
+                "phones": [{"phoneNumber": lead.phone, "phoneType": "MOBILE"}],
+                "contacts": [],
+            },
+            "orders": [],
+            "uniqueRequest": self.flag(lead.unique),
+            "targetRequest": self.flag(lead.target),
+            "uniqTargetRequest": self.flag(lead.unique and lead.target),
+            "manager": None,
+            "comments": [],
+            "ctClientId": rng.randint(10**6, 10**7),
+        }
+        if with_tags:
+            row["RequestTags"] = [{"category": "Теги", "type": "MANUAL", "names": list(lead.tags)}] if lead.tags else []
         return row
 
 
@@ -683,6 +999,11 @@ def _plan_date(value: Any) -> date | None:
 
 def _diary_date(value: Any) -> date | None:
     return _strict_date(value, r"\d{2}/\d{2}/\d{4}", "%d/%m/%Y")
+
+
+def _requests_date(value: Any) -> date | None:
+    """Requests take US-ordered dates (A5), unlike the calls diary."""
+    return _strict_date(value, r"\d{2}/\d{2}/\d{4}", "%m/%d/%Y")
 
 
 def _positive_int(value: str | None) -> int | None:

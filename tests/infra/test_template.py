@@ -16,6 +16,7 @@ import yaml
 from devstack import template
 from devstack.aws import provision_from_template
 from devstack.streams import matches
+from leadhub.connectors.registry import SPECS
 from leadhub.settings import Settings
 from leadhub.store import aws as store_aws
 
@@ -169,3 +170,15 @@ def test_the_backfill_holds_only_what_it_needs(document: dict[str, Any]) -> None
     assert statement["Action"] == ["lambda:InvokeFunction"]
     assert "secretsmanager" not in json.dumps(policies)
     assert "s3" not in json.dumps(policies).lower()
+
+
+def test_every_extracted_vendor_is_scheduled_hourly(document: dict[str, Any]) -> None:
+    events = document["Resources"]["ExtractFunction"]["Properties"]["Events"]
+    scheduled = {
+        json.loads(event["Properties"]["Input"])["vendor"]: event["Properties"]["ScheduleExpression"]
+        for event in events.values()
+        if event["Type"] == "ScheduleV2"
+    }
+    extracted = {spec.vendor.value for spec in SPECS.values() if spec.readers is not None}
+    assert {"roistat", "ringostat", "calltouch"} <= extracted
+    assert {vendor: scheduled.get(vendor) for vendor in extracted} == dict.fromkeys(extracted, "rate(1 hour)")

@@ -29,6 +29,7 @@ from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
 from simulators.ringostat import RingostatScenario, RingostatSimulator
+from tests.integration import truth_drills as drills
 
 PROJECT_ZONE = "Europe/Moscow"
 #: UTC+5 all year: never Moscow's offset, whatever the season the test runs in.
@@ -129,18 +130,11 @@ def test_the_status_names_the_account_zone_and_suggests_vendor_timezone(project:
 
 
 def test_a_repeated_run_counts_nothing_twice(project: Project) -> None:
-    project.run()
-    assert project.run() == "done"
-    assert project.inquiries() == project.truth()
+    drills.a_repeated_run_counts_nothing_twice(project)
 
 
 def test_faults_mid_run_and_a_run_stopped_half_way_lose_and_double_nothing(project: Project) -> None:
-    budget = iter([10**9, 10**9, 0])
-    assert project.run(remaining_ms=lambda: next(budget, 0)) == "partial"
-    project.simulator.set_faults(retry_after=0)
-    project.simulator.inject("429", "500", "timeout", "malformed")
-    assert project.run() == "done"
-    assert project.inquiries() == project.truth()
+    drills.faults_and_a_stop_half_way_lose_and_double_nothing(project)
 
 
 def test_the_unique_kpi_mode_counts_first_calls_only(project: Project) -> None:

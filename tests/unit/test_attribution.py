@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from leadhub.attribution import ringostat as ringostat_attribution
 from leadhub.attribution import roistat as roistat_attribution
 from leadhub.attribution.rules import PLACEHOLDER, AttributionRules, FirstContactIndex, ProjectClock, row_tags
-from leadhub.connectors.calltouch import CalltouchSettings
+from leadhub.connectors.amocrm import AmoCrmSettings
 from leadhub.connectors.ringostat import RingostatSettings
 from leadhub.connectors.roistat import RoistatSettings
 from leadhub.models.conversion import NOT_COUNTED, UNDEFINED_CAMPAIGN, Conversion, Kind
@@ -668,12 +668,12 @@ def test_a_row_with_no_id_or_date_is_reported_not_yielded() -> None:
     assert len(reasons) == 2
 
 
-def test_rules_come_from_roistat_or_ringostat_settings_only() -> None:
+def test_rules_come_from_call_tracking_settings_only() -> None:
     rules = roistat_rules(kpi_mode="tagged", tags=["целевой"], include_not_counted=False)
 
     assert (rules.kpi_mode, rules.tags, rules.include_not_counted) == (KpiMode.TAGGED, {"целевой"}, False)
     with pytest.raises(TypeError):
-        AttributionRules.from_settings(CalltouchSettings(), project_timezone=MOSCOW)
+        AttributionRules.from_settings(AmoCrmSettings(), project_timezone=MOSCOW)
 
 
 def test_conversions_built_without_validation_pass_validation() -> None:

@@ -7,6 +7,7 @@ what the client happens to send.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -216,3 +217,59 @@ def test_diary_is_deterministic_per_seed_and_scales() -> None:
     assert page["recordsTotal"] > 300_000 and len(page["records"]) == 1000
     assert diary(make(calls_per_day=5000), **params).body == page
     assert diary(CalltouchSimulator(seed=1, knobs=big.knobs), **params).body != page
+
+
+REQUESTS = "/calls-service/RestAPI/requests"
+
+
+def journal(sim: CalltouchSimulator, **params: str) -> SimResponse:
+    query = {
+        "clientApiId": [DEMO_TOKEN],
+        "siteId": [DEMO_SITE_ID],
+        **{name: [value] for name, value in params.items()},
+    }
+    return sim.dispatch(SimRequest("GET", REQUESTS, query, {}, b""))
+
+
+def test_requests_take_us_ordered_dates_and_answer_a_bare_array_in_milliseconds() -> None:
+    sim = make(nasty_rate=0.0)
+
+    answer = journal(sim, dateFrom="03/13/2024", dateTo="03/13/2024", withRequestTags="true")
+
+    assert answer.status == 200 and isinstance(answer.body, list) and answer.body
+    assert all(lead["dateStr"].startswith("13/03/2024 ") for lead in answer.body)
+    assert all(isinstance(lead["date"], int) and lead["date"] > 10**12 for lead in answer.body)
+    assert all("RequestTags" in lead for lead in answer.body)
+    assert journal(sim, dateFrom="13/03/2024", dateTo="13/03/2024").status == 400  # dd/mm is refused
+    assert "RequestTags" not in journal(sim, dateFrom="03/13/2024", dateTo="03/13/2024").body[0]
+
+
+def test_requests_need_a_token_with_rights_to_the_site() -> None:
+    sim = make()
+    query = {"clientApiId": ["nope"], "siteId": [DEMO_SITE_ID], "dateFrom": ["03/13/2024"], "dateTo": ["03/13/2024"]}
+
+    assert sim.dispatch(SimRequest("GET", REQUESTS, query, {}, b"")).status == 401
+    assert (
+        sim.dispatch(
+            SimRequest("GET", REQUESTS, {**query, "clientApiId": [DEMO_TOKEN], "siteId": ["9"]}, {}, b"")
+        ).status
+        == 403
+    )
+
+
+def test_the_truth_counts_every_generated_call_and_request_once() -> None:
+    sim = make(calls_per_day=30, requests_per_day=10)
+    calls = diary(sim, dateFrom="01/03/2024", dateTo="02/03/2024", page="1", limit="1000").body["recordsTotal"]
+    leads = len(journal(sim, dateFrom="03/01/2024", dateTo="03/02/2024").body)
+
+    truth = sim.inquiries_truth(
+        DEMO_SITE_ID, date(2024, 3, 1), date(2024, 3, 2), project_zone="Europe/Moscow", undefined_campaign="?"
+    )
+
+    assert sum(n for key, n in truth.items() if key[1] == "call") == calls
+    assert sum(n for key, n in truth.items() if key[1] == "form") == leads
+    assert {key[0] for key in truth} == {"2024-03-01", "2024-03-02"}
+    over_http = sim.dispatch(
+        SimRequest("GET", "/__sim__/calltouch/truth", {"from": ["2024-03-01"], "to": ["2024-03-02"]}, {}, b"")
+    )
+    assert sum(row["inquiries"] for row in over_http.body["inquiries"]) == calls + leads

@@ -154,7 +154,9 @@ def test_each_vendor_example_of_the_settings_body_is_accepted_for_that_vendor(
 
 def test_a_setting_of_another_vendor_is_refused_naming_it() -> None:
     with pytest.raises(ValidationError, match="kpi_mode"):
-        spec_for(Vendor.CALLTOUCH).validate_settings({"kpi_mode": "all"})
+        spec_for(Vendor.AMOCRM).validate_settings({"kpi_mode": "all"})
+    with pytest.raises(ValidationError, match="orders"):
+        spec_for(Vendor.CALLTOUCH).validate_settings({"streams": {"orders": False}})
 
 
 def test_time_zones_are_an_enum_of_the_names_that_load(document: dict[str, Any]) -> None:

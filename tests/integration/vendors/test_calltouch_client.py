@@ -515,3 +515,56 @@ def sim_page(sim: CalltouchSimulator, token: str, date_from: str, date_to: str) 
     assert response.status == 200
     body: dict[str, Any] = response.body
     return body
+
+
+# --- requests (form leads, A5) -----------------------------------------------------------------------------
+REQUESTS_PATH = "/calls-service/RestAPI/requests"
+
+
+def test_iter_requests_asks_in_us_date_order_and_reads_the_bare_array_with_its_tags(world: World) -> None:
+    sim = world.start(requests_per_day=20)
+    client = world.client()
+
+    leads = list(client.iter_requests(date(2024, 3, 13), date(2024, 3, 14), with_tags=True))
+
+    days = {lead["dateStr"].split(" ")[0] for lead in leads}
+    assert days == {"13/03/2024", "14/03/2024"}  # a day past 12: only mm/dd/yyyy reads it
+    assert len({lead["requestId"] for lead in leads}) == len(leads) > 0
+    assert all("RequestTags" in lead and isinstance(lead["date"], int | None) for lead in leads)
+    assert sim.request_counts[REQUESTS_PATH] == 1
+
+
+def test_iter_requests_splits_ranges_longer_than_its_window(world: World) -> None:
+    sim = world.start(requests_per_day=2, requests_max_range_days=10)
+    client = world.client(requests_max_days=10)
+
+    leads = list(client.iter_requests(date(2024, 1, 1), date(2024, 1, 25)))
+
+    assert {lead["dateStr"][:10] for lead in leads} >= {"01/01/2024", "25/01/2024"}
+    assert sim.request_counts[REQUESTS_PATH] == 3
+
+
+def test_iter_requests_errors_are_those_of_the_calls_service(world: World) -> None:
+    world.start()
+
+    with pytest.raises(errors.InvalidCredentials):
+        list(world.client(token="ct-wrong-token-123").iter_requests(date(2024, 3, 1), date(2024, 3, 1)))
+    with pytest.raises(errors.AccessDenied):
+        list(world.client(site_id=FOREIGN_SITE_ID).iter_requests(date(2024, 3, 1), date(2024, 3, 1)))
+
+
+class _EnvelopedRequestsSimulator(CalltouchSimulator):
+    """Answers the requests journal with an envelope the docs do not describe."""
+
+    def dispatch(self, request: SimRequest) -> SimResponse:
+        response = super().dispatch(request)
+        if request.path == REQUESTS_PATH and response.status == 200:
+            response.body = {"records": response.body}
+        return response
+
+
+def test_requests_of_the_wrong_shape_are_malformed(world: World) -> None:
+    world.start(simulator=_EnvelopedRequestsSimulator)
+
+    with pytest.raises(errors.MalformedResponse, match="array of requests"):
+        list(world.client().iter_requests(date(2024, 3, 1), date(2024, 3, 1)))

@@ -252,7 +252,10 @@ class AttributionRules:
         project_timezone: str | ZoneInfo = "UTC",
         undefined_campaign: str = UNDEFINED_CAMPAIGN,
         naive_timezone: str | None = None,
+        parameter_key: Callable[[str], str | None] = roistat_parameter_key,
     ) -> None:
+        """`parameter_key`: the row field a `PARAMETER_FIELD` channel's parameter names (None: none),
+        the vendor's vocabulary (Roistat's `static_source` keys by default)."""
         self.vendor = Vendor(vendor)
         #: The vendor's label for no campaign (seed 000: «Неизвестная кампания (Undefined)»; 001: without it).
         self.undefined_campaign = undefined_campaign
@@ -278,7 +281,7 @@ class AttributionRules:
         else:
             by_key: dict[str, dict[str, tuple[int, Marks]]] = {}
             for row, channel in enumerate(channels):
-                key = roistat_parameter_key(channel.parameter)
+                key = parameter_key(channel.parameter)
                 if key is not None:  # the settings refuse any other parameter
                     by_key.setdefault(key, {}).setdefault(channel.value, (row, channel_marks(channel)))
             self.roistat_channels = tuple(by_key.items())
@@ -306,6 +309,7 @@ class AttributionRules:
             project_timezone=project_timezone,
             undefined_campaign=undefined_campaign,
             naive_timezone=naive_timezone,
+            parameter_key=getattr(settings, "channel_parameter_key", roistat_parameter_key),
         )
 
     def utm_marks(self, source: Any, medium: Any, campaign: Any, content: Any, term: Any) -> Marks:

@@ -9,7 +9,9 @@ vendor, so its settings are that vendor's fields only (`NEW_SETTINGS`).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
+from functools import reduce
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -24,6 +26,8 @@ def _changes_fields(specs: Iterable[VendorSpec]) -> dict[str, Any]:
     """Every settings field of these vendors, optional, with the vendors it applies to in its description."""
     applies: dict[str, list[Vendor]] = {}
     first: dict[str, FieldInfo] = {}
+    #: Per field, each vendor's nested model (Roistat's and Calltouch's `streams` hold different switches).
+    models: dict[str, list[type[BaseModel]]] = {}
     for spec in specs:
         vendor = spec.vendor
         for name, field in spec.settings.model_fields.items():
@@ -31,10 +35,14 @@ def _changes_fields(specs: Iterable[VendorSpec]) -> dict[str, Any]:
                 continue
             applies.setdefault(name, []).append(vendor)
             first.setdefault(name, field)
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                models.setdefault(name, [])
+                if field.annotation not in models[name]:
+                    models[name].append(field.annotation)
     fields: dict[str, Any] = {}
     for name, field in first.items():
         vendors = ", ".join(SPECS[vendor].title for vendor in applies[name])
-        annotation: Any = field.annotation
+        annotation: Any = reduce(operator.or_, models[name]) if len(models.get(name, ())) > 1 else field.annotation
         constrained = Annotated[(annotation, *field.metadata)] if field.metadata else annotation
         described = Field(
             default=None,

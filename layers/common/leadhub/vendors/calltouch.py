@@ -14,7 +14,12 @@ calltouch-amocrm.md Part A):
   `success`, `error` or literally `in progress...`.
 - Calls diary (A4): dates `dd/mm/yyyy` with slashes; the paged envelope
   `{page, pageTotal, pageSize, records}` with `limit` ≤ 1000 and ranges ≤ 90 days, so long ranges are
-  split into windows. Rows are yielded verbatim (later code keeps raw rows).
+  split into windows. Rows are yielded verbatim (later code keeps raw rows). Call tags come only when
+  asked for (`withCallTags=true`).
+- Requests (form leads, A5): `calls-service/RestAPI/requests` with `siteId` in the query and dates
+  `mm/dd/yyyy` — the US order, unlike the calls diary; a bare JSON array, no paging. No range cap is
+  documented [GAP]: windows of at most `requests_max_days` (default 90, as the diary) are asked for.
+  Tags come as `RequestTags` (capital R) when `withRequestTags=true`.
 - Limits (seed 004, A2): 5 requests a second per IP — the policy allows 5 per 1.1 s because the server
   counts arrivals, not departures; the daily API-points budget has no documented answer when spent
   [GAP]: a 429 with a Retry-After to midnight surfaces as RateLimited without a retry.
@@ -43,10 +48,13 @@ BASE_URL = "https://api.calltouch.ru"
 PLANS_ADD_PATH = "report-service/RestAPI/api/plans-import/add"
 PLANS_STATUS_PATH = "report-service/RestAPI/api/plans-import/{import_id}/status"
 CALLS_DIARY_PATH = "calls-service/RestAPI/{site_id}/calls-diary/calls"
+REQUESTS_PATH = "calls-service/RestAPI/requests"
 
 MAX_PLAN_ITEMS = 100
 MAX_CALLS_PAGE_SIZE = 1000
 MAX_CALLS_RANGE_DAYS = 90
+#: No cap is documented for requests [GAP]: the diary's.
+MAX_REQUESTS_RANGE_DAYS = 90
 
 STATUS_SUCCESS = "success"
 STATUS_ERROR = "error"
@@ -173,6 +181,7 @@ class CalltouchClient:
         max_plan_items: int = MAX_PLAN_ITEMS,
         calls_page_size: int = MAX_CALLS_PAGE_SIZE,
         calls_max_days: int = MAX_CALLS_RANGE_DAYS,
+        requests_max_days: int = MAX_REQUESTS_RANGE_DAYS,
     ) -> None:
         self._access_token = access_token
         self._calls_api_token = calls_api_token or access_token
@@ -181,6 +190,7 @@ class CalltouchClient:
         self._max_plan_items = max_plan_items
         self._calls_page_size = calls_page_size
         self._calls_max_days = calls_max_days
+        self._requests_max_days = requests_max_days
         self._sleep = sleep
         self._transport = Transport(
             policy or DEFAULT_POLICY,
@@ -254,20 +264,24 @@ class CalltouchClient:
         today = date.today()
         self._calls_page(today, today, page=1, limit=1)
 
-    def iter_calls(self, date_from: date, date_to: date) -> Iterator[dict[str, Any]]:
-        """Every call of the range, as the vendor sends it, page by page and window by window."""
-        if date_from > date_to:
-            raise ValueError("date_from is after date_to")
+    def iter_calls(self, date_from: date, date_to: date, *, with_tags: bool = False) -> Iterator[dict[str, Any]]:
+        """Every call of the range (days of the Calltouch project), as the vendor sends it, page by page
+        and window by window; `with_tags`: with each call's `callTags`."""
+        extra = {"withCallTags": "true"} if with_tags else {}
         for window_from, window_to in _windows(date_from, date_to, self._calls_max_days):
             page = 1
             while True:
-                records, page_total = self._calls_page(window_from, window_to, page=page, limit=self._calls_page_size)
+                records, page_total = self._calls_page(
+                    window_from, window_to, page=page, limit=self._calls_page_size, extra=extra
+                )
                 yield from records
                 if not records or page >= page_total:
                     break
                 page += 1
 
-    def _calls_page(self, date_from: date, date_to: date, *, page: int, limit: int) -> tuple[list[Any], int]:
+    def _calls_page(
+        self, date_from: date, date_to: date, *, page: int, limit: int, extra: Mapping[str, str] | None = None
+    ) -> tuple[list[Any], int]:
         path = CALLS_DIARY_PATH.format(site_id=quote(self._site_id, safe=""))
         params = {
             "clientApiId": self._calls_api_token,
@@ -275,6 +289,7 @@ class CalltouchClient:
             "dateTo": date_to.strftime("%d/%m/%Y"),
             "page": page,
             "limit": limit,
+            **(extra or {}),
         }
         response, body = self._transport.request_json("GET", path, params=params)
         records = body.get("records") if isinstance(body, dict) else None
@@ -283,8 +298,28 @@ class CalltouchClient:
             raise self._transport.malformed(response, "no records/pageTotal envelope")
         return records, page_total
 
+    # --- requests (form leads) ----------------------------------------------------------------
+    def iter_requests(self, date_from: date, date_to: date, *, with_tags: bool = False) -> Iterator[dict[str, Any]]:
+        """Every request (form lead) of the range, as the vendor sends it, window by window; `with_tags`:
+        with each request's `RequestTags`."""
+        for window_from, window_to in _windows(date_from, date_to, self._requests_max_days):
+            params = {
+                "clientApiId": self._calls_api_token,
+                "siteId": self._site_id,
+                "dateFrom": window_from.strftime("%m/%d/%Y"),
+                "dateTo": window_to.strftime("%m/%d/%Y"),
+                **({"withRequestTags": "true"} if with_tags else {}),
+            }
+            response, body = self._transport.request_json("GET", REQUESTS_PATH, params=params)
+            if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
+                raise self._transport.malformed(response, "expected a JSON array of requests")
+            yield from body
+
 
 def _windows(date_from: date, date_to: date, max_days: int) -> Iterator[tuple[date, date]]:
+    """The range in windows of at most `max_days` days, both ends inclusive."""
+    if date_from > date_to:
+        raise ValueError("date_from is after date_to")
     start = date_from
     while start <= date_to:
         end = min(date_to, start + timedelta(days=max_days - 1))

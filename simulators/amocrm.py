@@ -134,6 +134,10 @@ LEAD_TEXT_FIELDS = (
     "Адрес почтового ящика",
     "ID обращения",
 )
+#: Field types an account field may be created with (the official SDK's CustomFieldModel, B8).
+FIELD_TYPES = frozenset(
+    ("text", "numeric", "checkbox", "select", "multiselect", "date", "url", "textarea", "radiobutton", "date_time")
+)
 REQUEST_TYPES = ("форма", "телефон", "чат", "оффлайн")
 LEAD_NAMES = {"форма": "Заявка с сайта", "телефон": "Звонок", "чат": "Чат", "оффлайн": "Оффлайн-обращение"}
 PHONE_ENUMS = ("WORK", "WORKDD", "MOB", "FAX", "HOME", "OTHER")
@@ -275,6 +279,17 @@ def is_int(value: Any) -> bool:
 
 def digits(text: str) -> str:
     return re.sub(r"\D", "", text)
+
+
+def _entities_in(request: SimRequest) -> int:
+    """How many entities a write carries (0 for reads and anything that is not a JSON array)."""
+    if request.method not in ("POST", "PATCH") or not request.body:
+        return 0
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return 0
+    return len(body) if isinstance(body, list) else 1
 
 
 def _b64(data: bytes) -> str:
@@ -735,6 +750,11 @@ class AmoCrmSimulator(Simulator):
             self._violations: dict[str, list[float]] = {}
             self._reset_rate_limit()
             self.crm = AmoCrmData(self.seed, self.scale, self.now())
+            #: (rate-clock second, method, path, entities in the body) of every API request served or refused.
+            self.api_log: list[tuple[float, str, str, int]] = []
+            self.answered_429 = 0
+            self.answered_403 = 0
+            self._expire_after: int | None = None
 
     def configure(self, **knobs: Any) -> None:
         """Change AmoCrmKnobs fields at run time (also POST /__sim__/amocrm/knobs)."""
@@ -834,12 +854,54 @@ class AmoCrmSimulator(Simulator):
             return super().dispatch(request)
         ip = (request.header("X-Forwarded-For") or "127.0.0.1").split(",")[0].strip()
         with self._lock:
+            self.api_log.append((self._rate_clock(), request.method, request.path, _entities_in(request)))
             if ip in self._blocked_ips:
+                self.answered_403 += 1
                 return SimResponse(403, NGINX_403_PAGE, content_type="text/html")
             if self._rate is not None and self._rate.hit(ip) is not None:
                 self._count_violation(ip)
+                self.answered_429 += 1
                 return self._rate_limited()
-            return super().dispatch(request)
+            self._count_down_expiry()
+            response = super().dispatch(request)
+            if response.status == 429:
+                self.answered_429 += 1
+            return response
+
+    def expire_access_after(self, requests: int) -> None:
+        """Every access token issued so far expires after this many more API requests (mid-batch expiry)."""
+        with self._lock:
+            self._expire_after = requests
+
+    def _count_down_expiry(self) -> None:
+        if self._expire_after is None:
+            return
+        if self._expire_after <= 0:
+            now = self.now()
+            for access in self._access.values():
+                access.expires_at = min(access.expires_at, now)
+            self._expire_after = None
+            return
+        self._expire_after -= 1
+
+    def stats(self) -> Row:
+        """What the account saw, counted here and not by the client: requests, the most in any one second
+        (sliding), write batch sizes, and the 429/403 answers."""
+        with self._lock:
+            log = list(self.api_log)
+            refused = {"429": self.answered_429, "403": self.answered_403}
+        times = sorted(entry[0] for entry in log)
+        busiest, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= 1.0:
+                start += 1
+            busiest = max(busiest, end - start + 1)
+        writes = [
+            {"method": method, "path": path, "entities": size}
+            for _, method, path, size in log
+            if method in ("POST", "PATCH") and not path.startswith("/oauth2/")
+        ]
+        return {"requests": len(log), "max_per_second": busiest, "writes": writes, "refused": refused}
 
     def _count_violation(self, ip: str) -> None:
         threshold = self.knobs.block_after_429s
@@ -891,6 +953,11 @@ class AmoCrmSimulator(Simulator):
     def _amocrm_control(self, action: str, payload: Row) -> SimResponse:
         if action == "code":
             return json_response({"code": self.issue_code(payload.get("user_id"))})
+        if action == "stats":
+            return json_response(self.stats())
+        if action == "expire-access-after":
+            self.expire_access_after(int(payload["requests"]))
+            return json_response({"ok": True})
         if action == "long-lived-token":
             return json_response({"access_token": self.issue_long_lived_token(payload.get("user_id"))})
         if action == "revoke":
@@ -917,6 +984,7 @@ class AmoCrmSimulator(Simulator):
         self.route("POST", r"/api/v4/leads/complex", self._authed(self._add_complex))
         self.route("POST", r"/api/v4/leads/(?P<lead_id>\d+)/link", self._authed(self._link))
         self.route("GET", rf"/api/v4/{entity}/custom_fields", self._authed(self._custom_fields))
+        self.route("POST", rf"/api/v4/{entity}/custom_fields", self._authed(self._add_custom_fields))
         self.route("GET", rf"/api/v4/{entity}", self._authed(self._list))
         self.route("POST", rf"/api/v4/{entity}", self._authed(self._add))
         self.route("PATCH", rf"/api/v4/{entity}", self._authed(self._update))
@@ -1151,6 +1219,33 @@ class AmoCrmSimulator(Simulator):
                 total=len(all_fields),
             )
         )
+
+    def _add_custom_fields(self, request: SimRequest, user_id: int, entity: str) -> SimResponse:
+        """Create account fields (B8): each needs a `name` and a known `type`; answers 201 like Kommo's example."""
+        body = self._write_body(request, MAX_LIMIT)
+        if isinstance(body, SimResponse):
+            return body
+        check = Validation()
+        for index, item in enumerate(body):
+            check.start(request_id_of(item, index))
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+                check.wrong_type(f"{index}.name", "string")
+            elif item.get("type") not in FIELD_TYPES:
+                check.not_supported(f"{index}.type")
+        rejected = check.response()
+        if rejected is not None:
+            return rejected
+        created = []
+        for item in body:
+            existing = self.crm.fields[entity]
+            field_id = 1 + max(known.id for fields_of in self.crm.fields.values() for known in fields_of)
+            custom_field = CustomField(
+                field_id, entity, item["name"], item["type"], 500 + len(existing), item.get("code")
+            )
+            existing.append(custom_field)
+            created.append(self._render_field(custom_field))
+        rendered = {"_links": {"self": {"href": self._url(request.path)}}, "_embedded": {"custom_fields": created}}
+        return SimResponse(201, rendered, content_type=HAL_JSON)
 
     def _render_field(self, custom_field: CustomField) -> Row:
         enums = [{"id": i, "value": v, "sort": (n + 1) * 2} for n, (i, v) in enumerate(custom_field.enums)]

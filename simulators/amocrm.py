@@ -751,7 +751,7 @@ class AmoCrmSimulator(Simulator):
             self._reset_rate_limit()
             self.crm = AmoCrmData(self.seed, self.scale, self.now())
             #: (rate-clock second, method, path, entities in the body) of every API request served or refused.
-            self.api_log: list[tuple[float, str, str, int]] = []
+            self.api_log: list[tuple[float, str, str, int, str]] = []
             self.answered_429 = 0
             self.answered_403 = 0
             self._expire_after: int | None = None
@@ -854,7 +854,7 @@ class AmoCrmSimulator(Simulator):
             return super().dispatch(request)
         ip = (request.header("X-Forwarded-For") or "127.0.0.1").split(",")[0].strip()
         with self._lock:
-            self.api_log.append((self._rate_clock(), request.method, request.path, _entities_in(request)))
+            self.api_log.append((self._rate_clock(), request.method, request.path, _entities_in(request), ip))
             if ip in self._blocked_ips:
                 self.answered_403 += 1
                 return SimResponse(403, NGINX_403_PAGE, content_type="text/html")
@@ -884,11 +884,11 @@ class AmoCrmSimulator(Simulator):
             return
         self._expire_after -= 1
 
-    def stats(self) -> Row:
-        """What the account saw, counted here and not by the client: requests, the most in any one second
-        (sliding), write batch sizes, and the 429/403 answers."""
+    def stats(self, ip: str = "127.0.0.1") -> Row:
+        """What the account saw from one IP, counted here and not by the client: requests, the most in any
+        one second (sliding), write batch sizes, and the 429/403 answers (from every IP)."""
         with self._lock:
-            log = list(self.api_log)
+            log = [entry[:4] for entry in self.api_log if entry[4] == ip]
             refused = {"429": self.answered_429, "403": self.answered_403}
         times = sorted(entry[0] for entry in log)
         busiest, start = 0, 0
@@ -954,7 +954,7 @@ class AmoCrmSimulator(Simulator):
         if action == "code":
             return json_response({"code": self.issue_code(payload.get("user_id"))})
         if action == "stats":
-            return json_response(self.stats())
+            return json_response(self.stats(str(payload.get("ip") or "127.0.0.1")))
         if action == "expire-access-after":
             self.expire_access_after(int(payload["requests"]))
             return json_response({"ok": True})

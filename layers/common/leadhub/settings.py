@@ -43,6 +43,8 @@ class Settings(BaseModel):
     amocrm_sync_batch: int = Field(250, alias="AMOCRM_SYNC_BATCH", ge=1, le=250)
     #: How long the sync leaves amoCRM alone after a rate-limit refusal survived the retries.
     amocrm_cooldown_seconds: int = Field(60, alias="AMOCRM_COOLDOWN_SECONDS", ge=1, le=3600)
+    #: Only inquiries this recent are sent when extraction stores a day (a backfill creates no old deals).
+    amocrm_sync_max_age_hours: int = Field(24, alias="AMOCRM_SYNC_MAX_AGE_HOURS", ge=1, le=24 * 30)
     #: Minutes between re-checks of an inquiry still waiting (mode 2 search, updates within three hours).
     amocrm_recheck_minutes: int = Field(10, alias="AMOCRM_RECHECK_MINUTES", ge=1, le=180)
 

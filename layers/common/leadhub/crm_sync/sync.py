@@ -216,10 +216,11 @@ class LeadSyncPass:
             state.pop("cool_until", None)
         else:
             logger.warning("amoCRM sync stopped", extra={"connector_id": self.cid, "vendor_error": error.to_dict()})
-            entry = {"at": self.now(), "class": error.error_class.value, "explanation": error.explanation}
+            entry = {"at": self.now(), "class": error.error_class.value, "message": error.message}
             state["last_errors"] = [entry, *(account.get("last_errors") or [])][:LAST_ERRORS]
             if config:
-                state["config_error"] = error.explanation
+                # the vendor's own words ("Token has been revoked"): what the user must act on
+                state["config_error"] = error.message
             if cool_until:
                 state["cool_until"] = cool_until
         try:

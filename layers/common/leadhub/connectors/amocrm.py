@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.connectors.spec import StreamSpec, VendorSpec
-from leadhub.crm_sync.model import LeadSync
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
+from leadhub.models.lead_sync import LeadSync
 from leadhub.models.settings import Vendor
 from leadhub.settings import Settings, get_settings
 from leadhub.vendors.amocrm import AmoCrmClient, AmoTokens

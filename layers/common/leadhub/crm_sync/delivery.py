@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadhub.crm_sync.model import Inquiry
 from leadhub.crm_sync.sync import LeadSyncPass, Outcome
+from leadhub.models.lead_sync import Inquiry
 from leadhub.observability import logger
 from leadhub.settings import get_settings
 from leadhub.store import errors as store_errors

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from leadhub.connectors.registry import spec_for
-from leadhub.crm_sync.model import KIND_TYPES, Inquiry, Param, lead_sync_of
 from leadhub.models.connector import Connector
+from leadhub.models.lead_sync import KIND_TYPES, Inquiry, Param, lead_sync_of
 from leadhub.models.settings import Vendor
 from leadhub.observability import logger
 from leadhub.settings import get_settings

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadhub.crm_sync.account import AmoAccount
-from leadhub.crm_sync.model import (
+from leadhub.models.connector import Connector
+from leadhub.models.lead_sync import (
     INQUIRY_ID_FIELD,
     MESSAGE_FIELD,
     PARAM_TITLES,
@@ -35,7 +36,6 @@ from leadhub.crm_sync.model import (
     Param,
     lead_sync_of,
 )
-from leadhub.models.connector import Connector
 from leadhub.observability import logger
 from leadhub.settings import Settings, get_settings
 from leadhub.store import errors as store_errors
@@ -439,7 +439,7 @@ class LeadSyncPass:
                 continue
             work.found[entity] = amo_id
             work.created.add(entity)
-            self._entity_state(work, entity).update({"id": amo_id, "action": "created"})
+            self._entity_state(work, entity).update({"id": amo_id, "action": "created", "created": True})
             self.outcome.created += 1
 
     def _update(self, client: AmoCrmClient, entity: Entity, works: list[_Work]) -> None:

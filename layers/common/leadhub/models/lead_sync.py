@@ -1,4 +1,4 @@
-"""What the lead sync works with: the inquiry, the 18 parameters of seed 002, and the sync settings."""
+"""What the amoCRM lead sync works with (seed 002): the inquiry, the 18 parameters and the sync settings."""
 
 from __future__ import annotations
 

@@ -26,6 +26,8 @@ from leadhub.store.queues import Queue
 #: Inquiries per queue message (well under SQS's 256 KiB).
 PER_MESSAGE = 50
 
+#: The raw row's key that is the conversion's `vendor_id` (Roistat `id`, Ringostat `uniqueid`).
+_ROW_IDS = ("id", "uniqueid")
 #: Where the vendors' raw rows keep what a conversion does not (Roistat proxy leads and calls, Ringostat
 #: calls; a visit attached at extraction): the first key present wins.
 _RAW_KEYS: dict[str, tuple[str, ...]] = {
@@ -67,7 +69,11 @@ def inquiries_of(
     connector: Connector, stream: str, conversions: Iterable[Mapping[str, Any]], raw: Iterable[Mapping[str, Any]]
 ) -> list[Inquiry]:
     """The conversions that are inquiries (calls, forms, chats, offline), with who made them from the raw rows."""
-    rows = {str(row["id"]): row for row in raw if isinstance(row, Mapping) and row.get("id") is not None}
+    rows = {}
+    for row in raw:
+        row_id = next((row[key] for key in _ROW_IDS if row.get(key) is not None), None)
+        if row_id is not None:
+            rows[str(row_id)] = row
     undefined = spec_for(connector.vendor).undefined_campaign
     found = []
     for conversion in conversions:

@@ -35,9 +35,7 @@ DESCRIPTION = (
     "Every route but /health needs `Authorization: Bearer <token>` (Swagger UI: **Authorize**). "
     "Bodies are JSON (`Content-Type: application/json`). Every 4xx and 5xx answer is an `ErrorAnswer`."
 )
-ROUTERS = (health.router, projects.router, connectors.router, static_channels.router, reports.router)
-#: The amoCRM lead sync's status and options (issue 13).
-ROUTERS += (crm_sync.router,)
+ROUTERS = (health.router, projects.router, connectors.router, static_channels.router, reports.router, crm_sync.router)
 
 
 def to_json(body: Any) -> str:

@@ -172,9 +172,9 @@ class LeadSyncPass:
         for inquiry_id in recheck:
             if inquiry_id in works:
                 continue
-            state = self.store.get_inquiry(self.cid, inquiry_id)
-            if state is not None:
-                works[inquiry_id] = _Work(state, Inquiry.model_validate(state["inquiry"]))
+            stored = self.store.get_inquiry(self.cid, inquiry_id)
+            if stored is not None:
+                works[inquiry_id] = _Work(stored, Inquiry.model_validate(stored["inquiry"]))
         pending = []
         for work in works.values():
             if now > float(work.state["window_until"]):

@@ -1222,19 +1222,9 @@ class AmoCrmSimulator(Simulator):
 
     def _add_custom_fields(self, request: SimRequest, user_id: int, entity: str) -> SimResponse:
         """Create account fields (B8): each needs a `name` and a known `type`; answers 201 like Kommo's example."""
-        body = self._write_body(request, MAX_LIMIT)
+        body = self._checked_batch(request, self._validate_new_field)
         if isinstance(body, SimResponse):
             return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-                check.wrong_type(f"{index}.name", "string")
-            elif item.get("type") not in FIELD_TYPES:
-                check.not_supported(f"{index}.type")
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
         created = []
         for item in body:
             existing = self.crm.fields[entity]
@@ -1499,16 +1489,11 @@ class AmoCrmSimulator(Simulator):
 
     def _write(self, request: SimRequest, user_id: int, entity: str, *, creating: bool) -> SimResponse:
         """A batch add (POST) or update (PATCH): all items validated first, then all saved."""
-        body = self._write_body(request, MAX_LIMIT)
+        body = self._checked_batch(
+            request, lambda item, _, check: self._validate(entity, item, check, creating=creating)
+        )
         if isinstance(body, SimResponse):
             return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            self._validate(entity, item, check, creating=creating)
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
         saved = []
         for index, item in enumerate(body):
             row = self._create(entity, item, user_id) if creating else self._change(entity, item, user_id)
@@ -1519,6 +1504,27 @@ class AmoCrmSimulator(Simulator):
             answer["_links"] = {"self": {"href": self._url(f"/api/v4/{entity}/{row['id']}")}}
             saved.append(answer)
         return hal({"_links": {"self": {"href": self._url(request.path)}}, "_embedded": {entity: saved}})
+
+    def _checked_batch(
+        self, request: SimRequest, validate: Callable[[Any, int, Validation], None], limit: int = MAX_LIMIT
+    ) -> list[Any] | SimResponse:
+        """A write's items, each validated; one bad item refuses the whole request (400)."""
+        body = self._write_body(request, limit)
+        if isinstance(body, SimResponse):
+            return body
+        check = Validation()
+        for index, item in enumerate(body):
+            check.start(request_id_of(item, index))
+            validate(item, index, check)
+        rejected = check.response()
+        return body if rejected is None else rejected
+
+    @staticmethod
+    def _validate_new_field(item: Any, index: int, check: Validation) -> None:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            check.wrong_type(f"{index}.name", "string")
+        elif item.get("type") not in FIELD_TYPES:
+            check.not_supported(f"{index}.type")
 
     def _update_one(self, request: SimRequest, user_id: int, entity: str, entity_id: str) -> SimResponse:
         try:
@@ -1544,16 +1550,13 @@ class AmoCrmSimulator(Simulator):
         )
 
     def _add_complex(self, request: SimRequest, user_id: int) -> SimResponse:
-        body = self._write_body(request, COMPLEX_MAX)
+        body = self._checked_batch(
+            request,
+            lambda item, _, check: self._validate("leads", item, check, creating=True, complex_=True),
+            COMPLEX_MAX,
+        )
         if isinstance(body, SimResponse):
             return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            self._validate("leads", item, check, creating=True, complex_=True)
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
         results = []
         for index, item in enumerate(body):
             embedded = item.get("_embedded") or {}

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from simulators.amocrm import AmoCrmKnobs
+from tests.integration.amocrm_connect import INTEGRATION_FIELDS
 
 pytestmark = pytest.mark.e2e
 
@@ -98,15 +99,8 @@ class Flow:
         )
         self.queue = self.sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
         project = self.api.call("POST", "/projects", 201, json={"name": PROJECT, "timezone": "Europe/Moscow"})
-        knobs = AmoCrmKnobs()
         code = requests.post(f"{stack['amocrm']}/__sim__/amocrm/code", json={}, timeout=10).json()["code"]
-        credentials = {
-            "subdomain": knobs.subdomain,
-            "client_id": knobs.client_id,
-            "client_secret": knobs.client_secret,
-            "redirect_uri": knobs.redirect_uri,
-            "code": code,
-        }
+        credentials = {name: getattr(AmoCrmKnobs(), name) for name in INTEGRATION_FIELDS} | {"code": code}
         checked = self.api.call("POST", f"/projects/{project['id']}/connectors/amocrm/check", json=credentials)
         self.connector = self.api.call(
             "POST",

@@ -23,6 +23,7 @@ from leadhub.store.crm_sync import CrmSyncStore
 from leadhub.store.queues import Queue
 from simulators.amocrm import AmoCrmSimulator
 from simulators.ringostat import RingostatScenario, RingostatSimulator
+from tests.integration.amocrm_connect import connect_amocrm
 
 ACCOUNT = "acc-feed"
 ZONE = "Europe/Moscow"
@@ -48,25 +49,10 @@ def project(aws: dict[str, str]) -> Iterator[tuple[str, str, RingostatSimulator]
                 settings={"history_days": 2},
             ),
         )
-        knobs = amocrm.knobs
-        crm = Connectors().create(
-            ACCOUNT,
-            project.id,
-            ConnectorCreate(
-                vendor=Vendor.AMOCRM,
-                name="amoCRM",
-                vendor_account_id=str(amocrm.crm.account_id),
-                credentials={
-                    "subdomain": knobs.subdomain,
-                    "client_id": knobs.client_id,
-                    "client_secret": knobs.client_secret,
-                    "redirect_uri": knobs.redirect_uri,
-                    "code": amocrm.issue_code(),
-                },
-                settings={"lead_sync": {"enabled": True, "create": {"deal": True, "contact": False}}},
-            ),
+        crm_id = connect_amocrm(
+            ACCOUNT, project.id, amocrm, {"lead_sync": {"enabled": True, "create": {"deal": True, "contact": False}}}
         )
-        yield calls.id, crm.id, ringostat
+        yield calls.id, crm_id, ringostat
     for name in ("RINGOSTAT_BASE_URL", "AMOCRM_BASE_URL"):
         os.environ.pop(name, None)
     store_aws.reset()

@@ -17,14 +17,14 @@ import requests
 from leadhub.crm_sync.account import AmoAccount
 from leadhub.crm_sync.sync import EXPIRED, SYNCED, WAITING, LeadSyncPass, Outcome
 from leadhub.models.lead_sync import Inquiry, InquiryType, Param
-from leadhub.models.settings import Vendor
-from leadhub.setup.connectors import ConnectorCreate, Connectors
+from leadhub.setup.connectors import Connectors
 from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.store import aws as store_aws
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.crm_sync import CrmSyncStore
 from leadhub.store.secrets import SecretStore
 from simulators.amocrm import AmoCrmSimulator
+from tests.integration.amocrm_connect import connect_amocrm
 
 ACCOUNT = "acc-amocrm"
 PROJECT = "Мебель Москва"
@@ -118,25 +118,9 @@ def world(aws: dict[str, str]) -> Iterator[World]:
         os.environ["AMOCRM_BASE_URL"] = sim.base_url
         store_aws.reset()
         project = Projects().create(ACCOUNT, ProjectCreate(name=PROJECT, timezone="Europe/Moscow"))
-        knobs = sim.knobs
-        connector = Connectors().create(
-            ACCOUNT,
-            project.id,
-            ConnectorCreate(
-                vendor=Vendor.AMOCRM,
-                name="amoCRM",
-                vendor_account_id=str(sim.crm.account_id),
-                credentials={
-                    "subdomain": knobs.subdomain,
-                    "client_id": knobs.client_id,
-                    "client_secret": knobs.client_secret,
-                    "redirect_uri": knobs.redirect_uri,
-                    "code": sim.issue_code(),
-                },
-            ),
-        )
+        connector_id = connect_amocrm(ACCOUNT, project.id, sim)
         sim.api_log.clear()
-        yield World(sim, connector.id, datetime.now(UTC).timestamp())
+        yield World(sim, connector_id, datetime.now(UTC).timestamp())
     os.environ.pop("AMOCRM_BASE_URL", None)
     store_aws.reset()
 

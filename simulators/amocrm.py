@@ -13,7 +13,7 @@ Written from calltouch-amocrm.md Part B (B1–B17), C and E. It reproduces what 
   Retry-After (`rate_limit_body="html"`, what users report in #526). The other option is the Kommo docs'
   JSON with `retry_after` (`"json"`). After `block_after_429s` 429s within `block_window` seconds, that IP
   gets the nginx `403 Forbidden` page for every request until `unblock()` ("write to support"). The
-  threshold is undocumented [UNCERTAIN], so the block is off by default. More than 250 entities in one
+  threshold is undocumented [UNCERTAIN]: 20 429s within a minute by default, a knob. More than 250 entities in one
   write → 422 "Limit 250 per page". `/leads/complex` takes ≤ 50 leads. `gateway_timeout_batch` makes
   larger writes answer 504 (B3: "on 504 shrink the batch").
 - Collections (B4): HAL+JSON with `_page`, `_links.self/next` and `_embedded`. `_links.next` appears only
@@ -193,8 +193,9 @@ class AmoCrmKnobs:
     rate_limit: int | None = 7
     #: "html" (the gateway page without Retry-After users get, #526) or "json" (Kommo docs, `retry_after`).
     rate_limit_body: str = "html"
-    #: This many 429s within `block_window` s block the IP with nginx 403 (B3, E2); None: never block.
-    block_after_429s: int | None = None
+    #: This many 429s within `block_window` s block the IP with nginx 403 (B3, E2: "if the restrictions are
+    #: repeatedly violated"); the number is undocumented [UNCERTAIN], so a knob; None: never block.
+    block_after_429s: int | None = 20
     block_window: float = 60.0
     #: Writes with more entities than this answer 504 (B3); None: never.
     gateway_timeout_batch: int | None = None

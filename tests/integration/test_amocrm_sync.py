@@ -391,3 +391,17 @@ def test_access_is_renewed_before_it_expires_and_the_new_pair_is_stored(world: W
     renewed = SecretStore().get(world.connector_id)["tokens"]
     assert renewed["refresh_token"] != stored["refresh_token"]
     assert AmoAccount(world.connector_id, sleep=no_sleep).fresh().account().id == world.sim.crm.account_id
+
+
+def test_a_company_made_in_mode_1_is_linked_to_the_deal_and_the_contact(world: World) -> None:
+    world.settings(create={"deal": True, "contact": True, "company": True})
+    inquiry = call(60, type=InquiryType.FORM, email="boss@romashka.ru", company="ООО Ромашка")
+    assert world.sync(inquiry).created == 3
+    entities = world.state(inquiry)["entities"]
+    company_id = entities["company"]["id"]
+    company = world.api("GET", f"/api/v4/companies/{company_id}")
+    assert company["name"] == "ООО Ромашка" and PROJECT in tags(company)
+    deal = world.api("GET", f"/api/v4/leads/{entities['deal']['id']}?with=contacts")
+    assert [linked["id"] for linked in deal["_embedded"]["companies"]] == [company_id]
+    contact = world.api("GET", f"/api/v4/contacts/{entities['contact']['id']}")
+    assert [linked["id"] for linked in contact["_embedded"]["companies"]] == [company_id]

@@ -19,6 +19,7 @@ from leadhub.models.lead_sync import KIND_TYPES, Inquiry, Param, lead_sync_of
 from leadhub.models.settings import Vendor
 from leadhub.observability import logger
 from leadhub.settings import get_settings
+from leadhub.store import errors as store_errors
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.partitions import CONVERSIONS, Partition, PartitionStore
 from leadhub.store.queues import Queue
@@ -153,6 +154,11 @@ def day_stored(
     if not recent:
         return 0
     for target in targets:
-        queue_inquiries(target.id, recent)
+        try:
+            queue_inquiries(target.id, recent)
+        except store_errors.StoreError:
+            # the day is stored all the same; the next run re-reads today and queues its inquiries again
+            logger.exception("inquiries not queued for amoCRM", extra={"connector_id": target.id})
+            return 0
     logger.info("inquiries queued for amoCRM", extra={"connector_id": connector.id, "inquiries": len(recent)})
     return len(recent)

@@ -144,6 +144,9 @@ class LeadSyncPass:
             self._park([work for work in works if not work.done], until)
             self.outcome.stopped_by = "rate_limited"
         except vendor_errors.VendorError as error:
+            if isinstance(error, vendor_errors.RequestRejected):
+                # a field deleted in amoCRM leaves a stale id behind: look the fields up afresh next time
+                self._field_ids, account = {}, {**account, "fields": {}}
             config = error.error_class is vendor_errors.ErrorClass.CONFIG
             self._note(account, error=error, config=config)
             self._park([work for work in works if not work.done], self.now() + self._recheck_seconds)
@@ -329,6 +332,9 @@ class LeadSyncPass:
         }
         if self.rules.responsible_user_id is not None:
             party["responsible_user_id"] = self.rules.responsible_user_id
+        company = work.found.get(Entity.COMPANY)
+        if entity is Entity.CONTACT and company:
+            party["_embedded"]["companies"] = [{"id": company}]
         return party
 
     def _change(self, entity: Entity, amo_id: int, inquiry: Inquiry) -> Raw:

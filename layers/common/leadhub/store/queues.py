@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from leadhub.store import aws
+from leadhub.store import aws, errors
 from leadhub.store.translate import translated
 
 #: SQS takes at most ten messages a batch call.
@@ -42,7 +42,7 @@ class Queue:
             with translated(f"send to {self._name_or_url}"):
                 answer = client.send_message_batch(QueueUrl=self.url, Entries=entries)
             if answer.get("Failed"):
-                raise RuntimeError(f"{len(answer['Failed'])} messages not queued to {self._name_or_url}")
+                raise errors.StoreUnavailable(f"{len(answer['Failed'])} messages not queued to {self._name_or_url}")
 
     def receive(self, *, limit: int = 10, wait_seconds: int = 0) -> list[Received]:
         with translated(f"receive from {self._name_or_url}"):

@@ -37,6 +37,7 @@ class LocalStack:
     #: Seconds between the amoCRM sync's re-check ticks (0: off); AWS uses the template's rate.
     recheck_seconds: float = 60.0
     crm_pump: QueuePump | None = None
+    crm_invoker: LocalInvoker | None = None
     crm_scheduler: LocalScheduler | None = None
 
     def start(self) -> dict[str, str]:
@@ -69,7 +70,8 @@ class LocalStack:
         self.crm_pump = QueuePump(amocrm_sync, "AmoCrmSyncFunction")
         self.crm_pump.start()
         recheck = scheduled_inputs("AmoCrmSyncFunction")
-        self.crm_scheduler = LocalScheduler(LocalInvoker(amocrm_sync), recheck, self.recheck_seconds)
+        self.crm_invoker = LocalInvoker(amocrm_sync)
+        self.crm_scheduler = LocalScheduler(self.crm_invoker, recheck, self.recheck_seconds)
         self.crm_scheduler.start()
         handler: Any = importlib.import_module("api.app").lambda_handler
         self.api = LocalHttpApi(handler, port=self.port)
@@ -81,7 +83,7 @@ class LocalStack:
             self.scheduler.stop()
         if self.pump:
             self.pump.stop()
-        for extra in (self.crm_pump, self.crm_scheduler):
+        for extra in (self.crm_pump, self.crm_scheduler, self.crm_invoker):
             if extra:
                 extra.stop()
         if self.invoker:

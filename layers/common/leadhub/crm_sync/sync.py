@@ -161,10 +161,12 @@ class LeadSyncPass:
     def _load(self, incoming: Sequence[Inquiry], recheck: Iterable[str]) -> list[_Work]:
         works: dict[str, _Work] = {}
         now = self.now()
-        for inquiry in incoming:
-            if not self._wanted(inquiry):
-                continue
-            state = self.store.get_inquiry(self.cid, inquiry.id) or {
+        wanted = [inquiry for inquiry in incoming if self._wanted(inquiry)]
+        delivered = {inquiry.id: inquiry for inquiry in wanted}
+        recheck = [inquiry_id for inquiry_id in recheck if inquiry_id not in delivered]
+        stored = self.store.get_inquiries(self.cid, [*delivered, *recheck])
+        for inquiry in wanted:
+            state = stored.get(inquiry.id) or {
                 "entities": {},
                 "first_seen_at": now,
                 "window_until": now + WINDOW_HOURS * 3600,
@@ -173,11 +175,8 @@ class LeadSyncPass:
             state["inquiry"] = inquiry.model_dump(mode="json")
             works[inquiry.id] = _Work(state, inquiry)
         for inquiry_id in recheck:
-            if inquiry_id in works:
-                continue
-            stored = self.store.get_inquiry(self.cid, inquiry_id)
-            if stored is not None:
-                works[inquiry_id] = _Work(stored, Inquiry.model_validate(stored["inquiry"]))
+            if inquiry_id in stored:
+                works[inquiry_id] = _Work(stored[inquiry_id], Inquiry.model_validate(stored[inquiry_id]["inquiry"]))
         pending = []
         for work in works.values():
             if now > float(work.state["window_until"]):

@@ -21,6 +21,8 @@ from leadhub.store.tables import VersionedTable
 from leadhub.store.translate import translated
 
 WAITING = "waiting"
+#: BatchGetItem takes at most 100 keys.
+_BATCH_GET = 100
 _SCHEMA = ("pk", "sk", WAITING, "due_at", "version")
 
 
@@ -39,6 +41,26 @@ class CrmSyncStore:
     # --- inquiries ------------------------------------------------------------------------------
     def get_inquiry(self, connector_id: str, inquiry_id: str) -> dict[str, Any] | None:
         return self.table.get({"pk": _pk(connector_id), "sk": _inquiry_sk(inquiry_id)})
+
+    def get_inquiries(self, connector_id: str, inquiry_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The states of these inquiries that exist, by inquiry id (BatchGetItem, 100 keys a call)."""
+        found: dict[str, dict[str, Any]] = {}
+        resource = aws.dynamodb()
+        unique = list(dict.fromkeys(inquiry_ids))
+        for start in range(0, len(unique), _BATCH_GET):
+            keys = [
+                {"pk": _pk(connector_id), "sk": _inquiry_sk(inquiry_id)}
+                for inquiry_id in unique[start : start + _BATCH_GET]
+            ]
+            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                with translated(f"batch get from {self.table.name}"):
+                    answer = resource.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.table.name, []):
+                    item = from_item(raw)
+                    found[str(item["sk"]).removeprefix("INQUIRY#")] = item
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def save_inquiry(self, connector_id: str, state: dict[str, Any], *, due_at: float | None) -> dict[str, Any]:
         """Create (no `version`) or update (the `version` read) an inquiry's state; VersionConflict /

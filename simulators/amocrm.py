@@ -1585,23 +1585,9 @@ class AmoCrmSimulator(Simulator):
     def _link(self, request: SimRequest, user_id: int, lead_id: str) -> SimResponse:
         if self.crm.tables["leads"].get(int(lead_id)) is None:
             return problem(404, "Not Found", "Entity not found")
-        body = self._write_body(request, MAX_LIMIT)
+        body = self._checked_batch(request, self._validate_link)
         if isinstance(body, SimResponse):
             return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            if not isinstance(item, dict):
-                check.wrong_type("", "object")
-                continue
-            kind = item.get("to_entity_type")
-            if kind not in ("contacts", "companies"):
-                check.not_supported("to_entity_type")
-            elif not self.crm.tables[kind].exists(item.get("to_entity_id")):
-                check.not_supported("to_entity_id")
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
         links = []
         for item in body:
             metadata = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
@@ -1622,6 +1608,16 @@ class AmoCrmSimulator(Simulator):
                 "_embedded": {"links": links},
             }
         )
+
+    def _validate_link(self, item: Any, _: int, check: Validation) -> None:
+        if not isinstance(item, dict):
+            check.wrong_type("", "object")
+            return
+        kind = item.get("to_entity_type")
+        if kind not in ("contacts", "companies"):
+            check.not_supported("to_entity_type")
+        elif not self.crm.tables[kind].exists(item.get("to_entity_id")):
+            check.not_supported("to_entity_id")
 
     # --- validation ----------------------------------------------------------------------------------
     def _validate(

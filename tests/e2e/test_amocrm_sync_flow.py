@@ -78,7 +78,7 @@ def eventually(check: Callable[[], Any], what: str, seconds: float = 60) -> Any:
 
 def inquiry(source: str, number: str, **fields: Any) -> dict[str, Any]:
     return {
-        "id": f"{source}:calls:{number}",
+        "id": f"{source}.calls.{number}",
         "source_connector_id": source,
         "type": "phone",
         "occurred_at": (datetime.now(UTC) - timedelta(minutes=4)).isoformat(),

@@ -102,7 +102,7 @@ def tags(entity: dict[str, Any]) -> set[str]:
 
 def call(number: int, **changes: Any) -> Inquiry:
     base: dict[str, Any] = {
-        "id": f"ringostat-1:calls:{number}",
+        "id": f"ringostat-1.calls.{number}",
         "source_connector_id": "ringostat-1",
         "type": InquiryType.PHONE,
         "occurred_at": datetime.now(UTC) - timedelta(minutes=5),
@@ -182,7 +182,7 @@ def test_an_update_after_three_hours_is_not_sent(world: World) -> None:
 def test_a_repeat_caller_is_found_by_phone_and_stays_one_contact(world: World) -> None:
     mode_1(world)
     world.sync(call(3))
-    again = call(3, id="ringostat-1:calls:3b", phone="+7 916 555 00 03")
+    again = call(3, id="ringostat-1.calls.3b", phone="+7 916 555 00 03")
     outcome = world.sync(again)
     assert outcome.created == 1  # the deal only
     first_contact = world.state(call(3))["entities"]["contact"]["id"]

@@ -9,6 +9,7 @@ within each inquiry's three hours.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from leadhub.store.connectors import ConnectorStore
 from leadhub.store.partitions import CONVERSIONS, Partition, PartitionStore
 from leadhub.store.queues import Queue
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 #: Inquiries per queue message (well under SQS's 256 KiB).
 PER_MESSAGE = 50
 
@@ -66,6 +68,11 @@ def _first(row: Mapping[str, Any], paths: Iterable[str]) -> str | None:
     return next((found for path in paths if (found := _dig(row, path)) is not None), None)
 
 
+def inquiry_id(connector_id: str, stream: str, vendor_id: str) -> str:
+    """`<connector>.<stream>.<vendor id>`, in characters a URL path carries as they are."""
+    return _UNSAFE.sub("_", f"{connector_id}.{stream}.{vendor_id}")
+
+
 def inquiries_of(
     connector: Connector, stream: str, conversions: Iterable[Mapping[str, Any]], raw: Iterable[Mapping[str, Any]]
 ) -> list[Inquiry]:
@@ -94,7 +101,7 @@ def inquiries_of(
         details = {name: _first(row, paths) for name, paths in _RAW_KEYS.items()}
         found.append(
             Inquiry(
-                id=f"{connector.id}:{stream}:{conversion['vendor_id']}",
+                id=inquiry_id(connector.id, stream, str(conversion["vendor_id"])),
                 source_connector_id=connector.id,
                 type=kind,
                 occurred_at=datetime.fromisoformat(str(conversion["occurred_at"]).replace("Z", "+00:00")),

@@ -95,6 +95,8 @@ PARAM_TITLES = {
 }
 #: Fields Leadhub makes on deals for what seed 002 always sends and for its idempotency key.
 MESSAGE_FIELD = "Текст сообщения"
+#: What an inquiry id may hold: characters a URL path carries unencoded.
+INQUIRY_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
 INQUIRY_ID_FIELD = "ID обращения"
 
 
@@ -103,8 +105,8 @@ class Inquiry(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    #: Unique across Leadhub: `<source connector>:<stream>:<vendor id>`.
-    id: str
+    #: Unique across Leadhub: `<source connector>.<stream>.<vendor id>`.
+    id: str = Field(pattern=INQUIRY_ID_PATTERN, max_length=200)
     source_connector_id: str
     type: InquiryType
     occurred_at: datetime

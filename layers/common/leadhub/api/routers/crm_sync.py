@@ -17,6 +17,7 @@ from leadhub.crm_sync.status import (
     sync_options,
     sync_status,
 )
+from leadhub.models.lead_sync import INQUIRY_ID_PATTERN
 from leadhub.store import errors as store_errors
 from leadhub.store.connectors import ConnectorStore
 
@@ -28,8 +29,8 @@ InquiryId = Annotated[
     Path(
         min_length=1,
         max_length=200,
-        pattern=r"^[A-Za-z0-9_.:@-]+$",
-        description="The inquiry's id: `<source connector>:<stream>:<vendor id>`.",
+        pattern=INQUIRY_ID_PATTERN,
+        description="The inquiry's id: `<source connector>.<stream>.<vendor id>`.",
     ),
 ]
 Tags = ["amoCRM lead sync"]

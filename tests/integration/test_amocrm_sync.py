@@ -348,6 +348,8 @@ def test_two_refreshes_racing_leave_the_account_working(world: World) -> None:
     for thread in threads:
         thread.join()
     assert failures == []
+    # one refresh won at amoCRM; the loser, refused, carried on with the winner's stored pair
+    assert first.client.tokens == second.client.tokens
     assert first.client.account().id == second.client.account().id == world.sim.crm.account_id
     # what is stored is the winner's live pair: a later worker can refresh it again
     later = AmoAccount(world.connector_id, sleep=no_sleep)

@@ -91,7 +91,7 @@ class Outcome:
 class _Work:
     state: Raw
     inquiry: Inquiry
-    #: entity → (amoCRM id or None, whether to write it)
+    #: entity → its amoCRM id, where one exists (recorded, found, or created in this pass)
     found: dict[Entity, int | None] = field(default_factory=dict)
     #: Entities this pass created (already carrying the data: no update follows).
     created: set[Entity] = field(default_factory=set)

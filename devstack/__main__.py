@@ -38,6 +38,7 @@ def main() -> int:
     stack = LocalStack(
         port=_port(),
         schedule_seconds=float(os.environ.get("LEADHUB_SCHEDULE_SECONDS", "300")),
+        recheck_seconds=float(os.environ.get("LEADHUB_RECHECK_SECONDS", "60")),
     )
     # SIGTERM ends the stack as Ctrl-C does. The handler only raises: anything that takes a lock
     # (Event.set, say) could deadlock against the very wait it interrupts.
@@ -73,6 +74,10 @@ def main() -> int:
         scheduled = ", ".join(str(inputs["vendor"]) for inputs in scheduled_inputs())
         lines.append(f"  schedule      extraction of {scheduled} connectors {every} (LEADHUB_SCHEDULE_SECONDS)")
         lines.append("  backfill      the connectors table's stream feeds the backfill function (settings changes)")
+        lines.append(
+            "  amoCRM sync   its queue feeds the sync function; waiting inquiries re-checked every "
+            f"{stack.recheck_seconds:g} s (LEADHUB_RECHECK_SECONDS)"
+        )
         lines.append("Ctrl-C stops everything.")
         print("\n".join(lines), flush=True)
         ready_file = os.environ.get("LEADHUB_READY_FILE")

@@ -9,6 +9,7 @@ from typing import Any
 
 from devstack.apigw import LocalHttpApi
 from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
+from devstack.queues import QueuePump
 from devstack.scheduler import LocalInvoker, LocalScheduler, scheduled_inputs
 from devstack.streams import StreamPump
 from devstack.vendors import VENDORS, DemoVendor
@@ -33,6 +34,11 @@ class LocalStack:
     invoker: LocalInvoker | None = None
     scheduler: LocalScheduler | None = None
     pump: StreamPump | None = None
+    #: Seconds between the amoCRM sync's re-check ticks (0: off); AWS uses the template's rate.
+    recheck_seconds: float = 60.0
+    crm_pump: QueuePump | None = None
+    crm_invoker: LocalInvoker | None = None
+    crm_scheduler: LocalScheduler | None = None
 
     def start(self) -> dict[str, str]:
         # vendors first: their base URLs go into the environment the settings are read from
@@ -59,6 +65,14 @@ class LocalStack:
         backfill: Any = importlib.import_module("backfill.app").lambda_handler
         self.pump = StreamPump(backfill, "BackfillFunction")
         self.pump.start()
+        # the amoCRM sync: its queue pumped into it, its re-check schedule fired, as in AWS
+        amocrm_sync: Any = importlib.import_module("amocrm_sync.app").lambda_handler
+        self.crm_pump = QueuePump(amocrm_sync, "AmoCrmSyncFunction")
+        self.crm_pump.start()
+        recheck = scheduled_inputs("AmoCrmSyncFunction")
+        self.crm_invoker = LocalInvoker(amocrm_sync)
+        self.crm_scheduler = LocalScheduler(self.crm_invoker, recheck, self.recheck_seconds)
+        self.crm_scheduler.start()
         handler: Any = importlib.import_module("api.app").lambda_handler
         self.api = LocalHttpApi(handler, port=self.port)
         self.urls["api"] = self.api.start()
@@ -69,6 +83,9 @@ class LocalStack:
             self.scheduler.stop()
         if self.pump:
             self.pump.stop()
+        for extra in (self.crm_pump, self.crm_scheduler, self.crm_invoker):
+            if extra:
+                extra.stop()
         if self.invoker:
             self.invoker.stop()
         if self.api:

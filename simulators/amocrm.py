@@ -13,7 +13,7 @@ Written from calltouch-amocrm.md Part B (B1–B17), C and E. It reproduces what 
   Retry-After (`rate_limit_body="html"`, what users report in #526). The other option is the Kommo docs'
   JSON with `retry_after` (`"json"`). After `block_after_429s` 429s within `block_window` seconds, that IP
   gets the nginx `403 Forbidden` page for every request until `unblock()` ("write to support"). The
-  threshold is undocumented [UNCERTAIN], so the block is off by default. More than 250 entities in one
+  threshold is undocumented [UNCERTAIN]: 20 429s within a minute by default, a knob. More than 250 entities in one
   write → 422 "Limit 250 per page". `/leads/complex` takes ≤ 50 leads. `gateway_timeout_batch` makes
   larger writes answer 504 (B3: "on 504 shrink the batch").
 - Collections (B4): HAL+JSON with `_page`, `_links.self/next` and `_embedded`. `_links.next` appears only
@@ -134,6 +134,10 @@ LEAD_TEXT_FIELDS = (
     "Адрес почтового ящика",
     "ID обращения",
 )
+#: Field types an account field may be created with (the official SDK's CustomFieldModel, B8).
+FIELD_TYPES = frozenset(
+    ("text", "numeric", "checkbox", "select", "multiselect", "date", "url", "textarea", "radiobutton", "date_time")
+)
 REQUEST_TYPES = ("форма", "телефон", "чат", "оффлайн")
 LEAD_NAMES = {"форма": "Заявка с сайта", "телефон": "Звонок", "чат": "Чат", "оффлайн": "Оффлайн-обращение"}
 PHONE_ENUMS = ("WORK", "WORKDD", "MOB", "FAX", "HOME", "OTHER")
@@ -189,8 +193,9 @@ class AmoCrmKnobs:
     rate_limit: int | None = 7
     #: "html" (the gateway page without Retry-After users get, #526) or "json" (Kommo docs, `retry_after`).
     rate_limit_body: str = "html"
-    #: This many 429s within `block_window` s block the IP with nginx 403 (B3, E2); None: never block.
-    block_after_429s: int | None = None
+    #: This many 429s within `block_window` s block the IP with nginx 403 (B3, E2: "if the restrictions are
+    #: repeatedly violated"); the number is undocumented [UNCERTAIN], so a knob; None: never block.
+    block_after_429s: int | None = 20
     block_window: float = 60.0
     #: Writes with more entities than this answer 504 (B3); None: never.
     gateway_timeout_batch: int | None = None
@@ -275,6 +280,17 @@ def is_int(value: Any) -> bool:
 
 def digits(text: str) -> str:
     return re.sub(r"\D", "", text)
+
+
+def _entities_in(request: SimRequest) -> int:
+    """How many entities a write carries (0 for reads and anything that is not a JSON array)."""
+    if request.method not in ("POST", "PATCH") or not request.body:
+        return 0
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return 0
+    return len(body) if isinstance(body, list) else 1
 
 
 def _b64(data: bytes) -> str:
@@ -735,6 +751,11 @@ class AmoCrmSimulator(Simulator):
             self._violations: dict[str, list[float]] = {}
             self._reset_rate_limit()
             self.crm = AmoCrmData(self.seed, self.scale, self.now())
+            #: (rate-clock second, method, path, entities in the body) of every API request served or refused.
+            self.api_log: list[tuple[float, str, str, int, str]] = []
+            self.answered_429 = 0
+            self.answered_403 = 0
+            self._expire_after: int | None = None
 
     def configure(self, **knobs: Any) -> None:
         """Change AmoCrmKnobs fields at run time (also POST /__sim__/amocrm/knobs)."""
@@ -834,12 +855,54 @@ class AmoCrmSimulator(Simulator):
             return super().dispatch(request)
         ip = (request.header("X-Forwarded-For") or "127.0.0.1").split(",")[0].strip()
         with self._lock:
+            self.api_log.append((self._rate_clock(), request.method, request.path, _entities_in(request), ip))
             if ip in self._blocked_ips:
+                self.answered_403 += 1
                 return SimResponse(403, NGINX_403_PAGE, content_type="text/html")
             if self._rate is not None and self._rate.hit(ip) is not None:
                 self._count_violation(ip)
+                self.answered_429 += 1
                 return self._rate_limited()
-            return super().dispatch(request)
+            self._count_down_expiry()
+            response = super().dispatch(request)
+            if response.status == 429:
+                self.answered_429 += 1
+            return response
+
+    def expire_access_after(self, requests: int) -> None:
+        """Every access token issued so far expires after this many more API requests (mid-batch expiry)."""
+        with self._lock:
+            self._expire_after = requests
+
+    def _count_down_expiry(self) -> None:
+        if self._expire_after is None:
+            return
+        if self._expire_after <= 0:
+            now = self.now()
+            for access in self._access.values():
+                access.expires_at = min(access.expires_at, now)
+            self._expire_after = None
+            return
+        self._expire_after -= 1
+
+    def stats(self, ip: str = "127.0.0.1") -> Row:
+        """What the account saw from one IP, counted here and not by the client: requests, the most in any
+        one second (sliding), write batch sizes, and the 429/403 answers (from every IP)."""
+        with self._lock:
+            log = [entry[:4] for entry in self.api_log if entry[4] == ip]
+            refused = {"429": self.answered_429, "403": self.answered_403}
+        times = sorted(entry[0] for entry in log)
+        busiest, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= 1.0:
+                start += 1
+            busiest = max(busiest, end - start + 1)
+        writes = [
+            {"method": method, "path": path, "entities": size}
+            for _, method, path, size in log
+            if method in ("POST", "PATCH") and not path.startswith("/oauth2/")
+        ]
+        return {"requests": len(log), "max_per_second": busiest, "writes": writes, "refused": refused}
 
     def _count_violation(self, ip: str) -> None:
         threshold = self.knobs.block_after_429s
@@ -891,6 +954,11 @@ class AmoCrmSimulator(Simulator):
     def _amocrm_control(self, action: str, payload: Row) -> SimResponse:
         if action == "code":
             return json_response({"code": self.issue_code(payload.get("user_id"))})
+        if action == "stats":
+            return json_response(self.stats(str(payload.get("ip") or "127.0.0.1")))
+        if action == "expire-access-after":
+            self.expire_access_after(int(payload["requests"]))
+            return json_response({"ok": True})
         if action == "long-lived-token":
             return json_response({"access_token": self.issue_long_lived_token(payload.get("user_id"))})
         if action == "revoke":
@@ -917,6 +985,7 @@ class AmoCrmSimulator(Simulator):
         self.route("POST", r"/api/v4/leads/complex", self._authed(self._add_complex))
         self.route("POST", r"/api/v4/leads/(?P<lead_id>\d+)/link", self._authed(self._link))
         self.route("GET", rf"/api/v4/{entity}/custom_fields", self._authed(self._custom_fields))
+        self.route("POST", rf"/api/v4/{entity}/custom_fields", self._authed(self._add_custom_fields))
         self.route("GET", rf"/api/v4/{entity}", self._authed(self._list))
         self.route("POST", rf"/api/v4/{entity}", self._authed(self._add))
         self.route("PATCH", rf"/api/v4/{entity}", self._authed(self._update))
@@ -1151,6 +1220,23 @@ class AmoCrmSimulator(Simulator):
                 total=len(all_fields),
             )
         )
+
+    def _add_custom_fields(self, request: SimRequest, user_id: int, entity: str) -> SimResponse:
+        """Create account fields (B8): each needs a `name` and a known `type`; answers 201 like Kommo's example."""
+        body = self._checked_batch(request, self._validate_new_field)
+        if isinstance(body, SimResponse):
+            return body
+        created = []
+        for item in body:
+            existing = self.crm.fields[entity]
+            field_id = 1 + max(known.id for fields_of in self.crm.fields.values() for known in fields_of)
+            custom_field = CustomField(
+                field_id, entity, item["name"], item["type"], 500 + len(existing), item.get("code")
+            )
+            existing.append(custom_field)
+            created.append(self._render_field(custom_field))
+        rendered = {"_links": {"self": {"href": self._url(request.path)}}, "_embedded": {"custom_fields": created}}
+        return SimResponse(201, rendered, content_type=HAL_JSON)
 
     def _render_field(self, custom_field: CustomField) -> Row:
         enums = [{"id": i, "value": v, "sort": (n + 1) * 2} for n, (i, v) in enumerate(custom_field.enums)]
@@ -1404,16 +1490,11 @@ class AmoCrmSimulator(Simulator):
 
     def _write(self, request: SimRequest, user_id: int, entity: str, *, creating: bool) -> SimResponse:
         """A batch add (POST) or update (PATCH): all items validated first, then all saved."""
-        body = self._write_body(request, MAX_LIMIT)
+        body = self._checked_batch(
+            request, lambda item, _, check: self._validate(entity, item, check, creating=creating)
+        )
         if isinstance(body, SimResponse):
             return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            self._validate(entity, item, check, creating=creating)
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
         saved = []
         for index, item in enumerate(body):
             row = self._create(entity, item, user_id) if creating else self._change(entity, item, user_id)
@@ -1424,6 +1505,27 @@ class AmoCrmSimulator(Simulator):
             answer["_links"] = {"self": {"href": self._url(f"/api/v4/{entity}/{row['id']}")}}
             saved.append(answer)
         return hal({"_links": {"self": {"href": self._url(request.path)}}, "_embedded": {entity: saved}})
+
+    def _checked_batch(
+        self, request: SimRequest, validate: Callable[[Any, int, Validation], None], limit: int = MAX_LIMIT
+    ) -> list[Any] | SimResponse:
+        """A write's items, each validated; one bad item refuses the whole request (400)."""
+        body = self._write_body(request, limit)
+        if isinstance(body, SimResponse):
+            return body
+        check = Validation()
+        for index, item in enumerate(body):
+            check.start(request_id_of(item, index))
+            validate(item, index, check)
+        rejected = check.response()
+        return body if rejected is None else rejected
+
+    @staticmethod
+    def _validate_new_field(item: Any, index: int, check: Validation) -> None:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            check.wrong_type(f"{index}.name", "string")
+        elif item.get("type") not in FIELD_TYPES:
+            check.not_supported(f"{index}.type")
 
     def _update_one(self, request: SimRequest, user_id: int, entity: str, entity_id: str) -> SimResponse:
         try:
@@ -1449,16 +1551,13 @@ class AmoCrmSimulator(Simulator):
         )
 
     def _add_complex(self, request: SimRequest, user_id: int) -> SimResponse:
-        body = self._write_body(request, COMPLEX_MAX)
+        body = self._checked_batch(
+            request,
+            lambda item, _, check: self._validate("leads", item, check, creating=True, complex_=True),
+            COMPLEX_MAX,
+        )
         if isinstance(body, SimResponse):
             return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            self._validate("leads", item, check, creating=True, complex_=True)
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
         results = []
         for index, item in enumerate(body):
             embedded = item.get("_embedded") or {}
@@ -1486,23 +1585,9 @@ class AmoCrmSimulator(Simulator):
     def _link(self, request: SimRequest, user_id: int, lead_id: str) -> SimResponse:
         if self.crm.tables["leads"].get(int(lead_id)) is None:
             return problem(404, "Not Found", "Entity not found")
-        body = self._write_body(request, MAX_LIMIT)
+        body = self._checked_batch(request, self._validate_link)
         if isinstance(body, SimResponse):
             return body
-        check = Validation()
-        for index, item in enumerate(body):
-            check.start(request_id_of(item, index))
-            if not isinstance(item, dict):
-                check.wrong_type("", "object")
-                continue
-            kind = item.get("to_entity_type")
-            if kind not in ("contacts", "companies"):
-                check.not_supported("to_entity_type")
-            elif not self.crm.tables[kind].exists(item.get("to_entity_id")):
-                check.not_supported("to_entity_id")
-        rejected = check.response()
-        if rejected is not None:
-            return rejected
         links = []
         for item in body:
             metadata = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
@@ -1523,6 +1608,16 @@ class AmoCrmSimulator(Simulator):
                 "_embedded": {"links": links},
             }
         )
+
+    def _validate_link(self, item: Any, _: int, check: Validation) -> None:
+        if not isinstance(item, dict):
+            check.wrong_type("", "object")
+            return
+        kind = item.get("to_entity_type")
+        if kind not in ("contacts", "companies"):
+            check.not_supported("to_entity_type")
+        elif not self.crm.tables[kind].exists(item.get("to_entity_id")):
+            check.not_supported("to_entity_id")
 
     # --- validation ----------------------------------------------------------------------------------
     def _validate(

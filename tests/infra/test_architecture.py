@@ -46,12 +46,15 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "connectors": FOUNDATION | {"vendors", "attribution", "extract"},
     "exports": FOUNDATION | {"store", "connectors"},
     "reports": FOUNDATION | {"store", "exports", "connectors"},
-    "extract": FOUNDATION | {"store", "vendors", "attribution", "connectors"},
+    "extract": FOUNDATION | {"store", "vendors", "attribution", "connectors", "crm_sync"},
+    # The amoCRM lead sync: fed by extraction (a day's inquiries), shown by the API.
+    "crm_sync": FOUNDATION | {"store", "vendors", "connectors"},
     # Long-running connector work: runs the kinds extract implements, plans backfills from settings.
     "jobs": FOUNDATION | {"store", "connectors", "extract"},
     # setup starts an extraction on demand (POST /connectors/{id}/sync) and shows jobs in the status.
     "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "jobs"},
-    "api": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs"},
+    "api": FOUNDATION
+    | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs", "crm_sync"},
     # The accounts-and-tokens CLI: an entry point beside the API, not under it.
     "admin": FOUNDATION | {"store", "setup"},
 }

@@ -352,3 +352,55 @@ def test_other_ips_are_counted_apart(sim: AmoCrmSimulator, api: Api) -> None:
 
     assert api.get("/api/v4/account").status_code == 200
     assert requests.get(f"{api.base}/api/v4/account", headers=other, timeout=5).status_code == 200
+
+
+# --- what the lead sync relies on -------------------------------------------------------------------
+
+
+def test_a_created_account_field_is_listed_and_takes_values(sim: AmoCrmSimulator, api: Api) -> None:
+    created = api.send("POST", "/api/v4/leads/custom_fields", [{"name": "Кампания", "type": "text"}])
+    assert created.status_code == 201
+    field_id = created.json()["_embedded"]["custom_fields"][0]["id"]
+    listed = [row for page in (1, 2) for row in _fields_page(api, page)]
+    assert {row["id"]: row["name"] for row in listed}[field_id] == "Кампания"
+    lead = api.send(
+        "POST", "/api/v4/leads", [{"custom_fields_values": [{"field_id": field_id, "values": [{"value": "a"}]}]}]
+    )
+    assert lead.status_code == 200
+
+
+def _fields_page(api: Api, page: int) -> list[dict[str, Any]]:
+    answer = api.get("/api/v4/leads/custom_fields", page=page)
+    return [] if answer.status_code == 204 else list(answer.json()["_embedded"]["custom_fields"])
+
+
+def test_a_field_without_a_known_type_is_refused(sim: AmoCrmSimulator, api: Api) -> None:
+    refused = api.send("POST", "/api/v4/contacts/custom_fields", [{"name": "X", "type": "hologram"}])
+    assert refused.status_code == 400
+    assert refused.json()["validation-errors"][0]["errors"][0]["code"] == "NotSupportedChoice"
+
+
+def test_stats_count_requests_per_second_and_write_batches_per_ip(sim: AmoCrmSimulator, api: Api) -> None:
+    api.send("POST", "/api/v4/leads", [{"name": "a"}, {"name": "b"}])
+    api.get("/api/v4/account")
+    requests.get(f"{api.base}/api/v4/account", headers={**api.headers, "X-Forwarded-For": "203.0.113.9"}, timeout=5)
+    stats = sim.stats()
+    assert stats["writes"] == [{"method": "POST", "path": "/api/v4/leads", "entities": 2}]
+    assert stats["requests"] == 3  # the token exchange, the write, the read; the other IP apart
+    assert stats["max_per_second"] == 3  # the test's clock stands still
+    assert sim.stats("203.0.113.9")["requests"] == 1
+
+
+def test_access_tokens_can_be_made_to_expire_after_some_requests(sim: AmoCrmSimulator, api: Api) -> None:
+    sim.expire_access_after(1)
+    assert api.get("/api/v4/account").status_code == 200
+    assert api.get("/api/v4/account").status_code == 401
+
+
+def test_persistent_429s_earn_the_403_ban_by_default(sim: AmoCrmSimulator, api: Api) -> None:
+    threshold = AmoCrmKnobs().block_after_429s
+    assert threshold is not None
+    sim.configure(rate_limit=1)
+    statuses = [api.get("/api/v4/account").status_code for _ in range(threshold + 2)]
+    assert statuses == [200] + [429] * threshold + [403]
+    sim.unblock()

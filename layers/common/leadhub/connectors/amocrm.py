@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
+from leadhub.models.lead_sync import LeadSync
 from leadhub.models.settings import Vendor
 from leadhub.settings import Settings, get_settings
 from leadhub.vendors.amocrm import AmoCrmClient, AmoTokens
@@ -34,6 +35,11 @@ class AmoCrmSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     vendor: Literal[Vendor.AMOCRM] = Vendor.AMOCRM
+    lead_sync: LeadSync = Field(
+        default_factory=LeadSync,
+        description="Seed 002: the project's inquiries into this account's deals, contacts and companies. "
+        "Users, pipelines, statuses and fields to choose from: `GET /connectors/{id}/crm-sync/options`.",
+    )
 
 
 def client(
@@ -41,7 +47,9 @@ def client(
     settings: Settings | None = None,
     *,
     on_tokens: Callable[[AmoTokens], None] | None = None,
+    **options: Any,
 ) -> AmoCrmClient:
+    """`options`: the client's keyword arguments (reload_tokens, sleep, policy, batch_size…)."""
     settings = settings or get_settings()
     tokens = credentials.get("tokens")
     return AmoCrmClient(
@@ -52,6 +60,7 @@ def client(
         redirect_uri=str(credentials["redirect_uri"]),
         tokens=AmoTokens.model_validate(tokens) if tokens else None,
         on_tokens=on_tokens,
+        **options,
     )
 
 
@@ -60,7 +69,7 @@ def check(secret: dict[str, Any]) -> Verified:
     amocrm = client(secret)
     tokens = amocrm.exchange_code(str(secret.pop("code")))
     account = amocrm.account()
-    secret["tokens"] = tokens.model_dump(mode="json")
+    secret["tokens"] = tokens.stored()
     return verified(Vendor.AMOCRM, secret, [VendorAccount(id=str(account.id), name=account.name)])
 
 

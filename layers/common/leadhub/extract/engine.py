@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from leadhub.crm_sync import feed as crm_feed
 from leadhub.extract import state as states
 from leadhub.extract.slices import day_window, days_to_read, local_today
 from leadhub.extract.state import StreamSyncState
@@ -272,6 +273,7 @@ class ConnectorRun:
         if reader.normalise is not None:
             lines = (conversion_json(conversion) for conversion in reader.normalise(raw, day))
             self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
+            crm_feed.day_stored(self.connector, reader.name, day, raw, partitions=self.partitions)
         return len(raw)
 
     def _failed(

@@ -76,6 +76,15 @@ class AmoTokens(BaseModel):
     expires_at: int | None = None
     token_type: str = "Bearer"
 
+    def stored(self) -> dict[str, Any]:
+        """The pair in clear, for the credentials store only (a JSON dump would hold the masks)."""
+        return {
+            "access_token": self.access_token.get_secret_value(),
+            "refresh_token": self.refresh_token.get_secret_value() if self.refresh_token else None,
+            "expires_at": self.expires_at,
+            "token_type": self.token_type,
+        }
+
 
 class AmoStatus(BaseModel):
     id: int
@@ -191,6 +200,7 @@ class AmoCrmClient:
         redirect_uri: str,
         tokens: AmoTokens | None = None,
         on_tokens: Callable[[AmoTokens], None] | None = None,
+        reload_tokens: Callable[[], AmoTokens | None] | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         policy: VendorPolicy | None = None,
@@ -209,6 +219,7 @@ class AmoCrmClient:
         self._redirect_uri = redirect_uri
         self._tokens = tokens
         self._on_tokens = on_tokens
+        self._reload_tokens = reload_tokens
         self._batch_size = batch_size
         self._page_size = page_size
         # "Nothing" is a 204 with no body (B4), not a malformed answer.
@@ -237,9 +248,23 @@ class AmoCrmClient:
         """A new pair for the refresh token; the old refresh token and access token die (E3)."""
         if self._tokens is None or self._tokens.refresh_token is None:
             raise errors.InvalidCredentials(VENDOR, "no refresh token to renew access with: reconnect the account")
-        return self._grant(
-            {"grant_type": "refresh_token", "refresh_token": self._tokens.refresh_token.get_secret_value()}
-        )
+        spent = self._tokens.refresh_token.get_secret_value()
+        try:
+            return self._grant({"grant_type": "refresh_token", "refresh_token": spent})
+        except errors.InvalidCredentials:
+            # a refresh token is single-use: a refusal usually means another process refreshed first and
+            # stored the pair it got, which then serves here too (E3)
+            stored = self._reload_tokens() if self._reload_tokens is not None else None
+            if stored is None or stored.refresh_token is None or stored.refresh_token.get_secret_value() == spent:
+                raise
+            logger.info("amoCRM refresh token already spent; using the pair stored by the winner")
+            self.use_tokens(stored)
+            return stored
+
+    def use_tokens(self, tokens: AmoTokens) -> None:
+        """Carry on with a pair obtained elsewhere (another process's refresh, a reconnect)."""
+        register_secret(*_secrets_of(tokens))
+        self._tokens = tokens
 
     def _grant(self, grant: Mapping[str, str]) -> AmoTokens:
         body = {
@@ -374,6 +399,16 @@ class AmoCrmClient:
 
     def add_companies(self, companies: Sequence[Mapping[str, Any]]) -> list[Raw]:
         return self._write("POST", "api/v4/companies", "companies", companies, MAX_BATCH)
+
+    def update_companies(self, companies: Sequence[Mapping[str, Any]]) -> list[Raw]:
+        return self._write("PATCH", "api/v4/companies", "companies", companies, MAX_BATCH)
+
+    def add_custom_fields(self, entity: str, custom_fields: Sequence[Mapping[str, Any]]) -> list[AmoCustomField]:
+        """Create custom fields of leads, contacts or companies (`name`, `type`, optional `code`)."""
+        if entity not in ("leads", "contacts", "companies"):
+            raise ValueError(f"no custom fields for {entity!r}")
+        saved = self._write("POST", f"api/v4/{entity}/custom_fields", "custom_fields", custom_fields, MAX_BATCH)
+        return [_validated(AmoCustomField, raw) for raw in saved]
 
     def link_contact(self, lead_id: int, contact_id: int, *, is_main: bool = False) -> None:
         """Attach a contact to an existing lead (`_embedded.contacts` works only when creating, B12)."""

@@ -73,11 +73,18 @@ def main() -> int:
             f"  schedule      extraction of roistat and ringostat connectors {every} (LEADHUB_SCHEDULE_SECONDS)"
         )
         lines.append("  backfill      the connectors table's stream feeds the backfill function (settings changes)")
+        crm = stack.roistat_crm
+        lines.append(
+            f"  roistat CRM   {crm['url']}   (export page of the demo project; login {crm['login']}, "
+            f"password {crm['password']}; Roistat sends token = md5(login . password))"
+        )
         lines.append("Ctrl-C stops everything.")
         print("\n".join(lines), flush=True)
         ready_file = os.environ.get("LEADHUB_READY_FILE")
         if ready_file:
-            Path(ready_file).write_text(json.dumps({**urls, "token": stack.dev_token}), encoding="utf-8")
+            Path(ready_file).write_text(
+                json.dumps({**urls, "token": stack.dev_token, "roistat_crm": stack.roistat_crm}), encoding="utf-8"
+            )
         signal.pause()
     except KeyboardInterrupt:
         pass

@@ -51,7 +51,10 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "jobs": FOUNDATION | {"store", "connectors", "extract"},
     # setup starts an extraction on demand (POST /connectors/{id}/sync) and shows jobs in the status.
     "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "jobs"},
-    "api": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs"},
+    "api": FOUNDATION
+    | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs", "roistat_crm"},
+    # The Roistat custom-CRM export: Leadhub's own records, served as the page Roistat pulls.
+    "roistat_crm": FOUNDATION | {"store"},
     # The accounts-and-tokens CLI: an entry point beside the API, not under it.
     "admin": FOUNDATION | {"store", "setup"},
 }

@@ -1,0 +1,116 @@
+"""What a project keeps for Roistat, as the push API accepts it (seed 003's tables: `orders`,
+`clients`, `statuses`, `fields`; the SDK's `managers`).
+
+Stored form: `date_create` as unix seconds, `birth_date` as `Y-m-d`, absent optionals left out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+RecordId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\s#~][^#~]*$"),
+    Field(description="The id in your CRM (1-64 characters, no `#` or `~`)."),
+]
+Text = Annotated[str, StringConstraints(max_length=1000)]
+CustomFields = Annotated[
+    dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], Text],
+    Field(max_length=100, description="Additional fields, by field name or id, as text."),
+]
+
+
+def unix_seconds(value: Any) -> Any:
+    """Unix time, or a date-time (ISO 8601 or seed 003's `YYYY-MM-DD HH:MM[:SS]`, UTC unless it says)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, str):
+        moment = datetime.fromisoformat(value.strip())
+        return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    if isinstance(value, datetime):
+        return int((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
+    return value
+
+
+UnixTime = Annotated[int, BeforeValidator(unix_seconds), Field(ge=1, le=32503680000)]
+
+
+class Status(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: RecordId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The status name Roistat shows (and groups in «Распределение статусов»)."
+    )
+
+
+class CustomField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: RecordId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Manager(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: RecordId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    email: Text | None = None
+    phone: Text | None = None
+
+
+class Deal(BaseModel):
+    """One order of seed 003's `orders`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: RecordId
+    name: Text | None = Field(None, description="The deal's title.")
+    date_create: UnixTime = Field(description="When the deal was created: unix time or `YYYY-MM-DD HH:MM[:SS]`.")
+    status: RecordId = Field(description="A status id of `/crm/statuses`.")
+    price: float | None = Field(None, ge=0, le=1e12, description="Revenue.")
+    cost: float | None = Field(None, ge=0.01, le=1e12, description="First cost.")
+    roistat: Text | None = Field(None, description="The visit number (the `roistat_visit` cookie).")
+    client_id: RecordId | None = None
+    manager_id: RecordId | None = None
+    fields: CustomFields = Field(default_factory=dict)
+
+
+class Client(BaseModel):
+    """One client of seed 003's `clients`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: RecordId
+    name: Text
+    phone: Text = Field("", description="One or several numbers, comma-separated.")
+    email: Text = Field("", description="One or several addresses, comma-separated.")
+    company: Text | None = None
+    birth_date: date | None = None
+    fields: CustomFields = Field(default_factory=dict)
+
+
+#: The push API's kinds: route segment → (store kind, model).
+KINDS: dict[str, tuple[str, type[BaseModel]]] = {
+    "deals": ("DEAL", Deal),
+    "clients": ("CLIENT", Client),
+    "statuses": ("STATUS", Status),
+    "fields": ("FIELD", CustomField),
+    "managers": ("MANAGER", Manager),
+}
+
+
+def stored(record: BaseModel) -> dict[str, Any]:
+    """The stored form: JSON types, absent optionals and empty field maps left out."""
+    values = record.model_dump(mode="json", exclude_none=True)
+    if not values.get("fields"):
+        values.pop("fields", None)
+    return values

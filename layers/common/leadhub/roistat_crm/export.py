@@ -25,6 +25,7 @@ from typing import Any
 
 from leadhub.roistat_crm import shapes
 from leadhub.roistat_crm.config import CrmSettings, crm_settings
+from leadhub.roistat_crm.protocol import PageRequest
 from leadhub.store.crm import CrmStore
 from leadhub.store.crm_exports import SnapshotWriter, line_offsets, read_range, snapshot_key
 
@@ -71,7 +72,8 @@ class Exports:
         self.store = store or CrmStore()
         self.settings = settings or crm_settings()
 
-    def answer(self, project_id: str, action: str, fmt: str, date: int, offset: int, limit: int | None) -> bytes:
+    def answer(self, project_id: str, request: PageRequest, fmt: str) -> bytes:
+        action, date, offset, limit = request.action, request.date, request.offset, request.limit
         listing = LISTINGS[action]
         scheme = self._scheme(project_id, fmt) if action == "export" else []
         name = f"{action}#{fmt}#{date}"

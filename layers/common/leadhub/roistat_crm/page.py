@@ -106,9 +106,7 @@ class ExportPage:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         if request.action in PAGED:
             self.store.note_pull(project_id, request.action, now)
-            return Exports(self.store, self.settings).answer(
-                project_id, request.action, fmt, request.date, request.offset, request.limit
-            )
+            return Exports(self.store, self.settings).answer(project_id, request, fmt)
         if request.action == "import_scheme":
             self.store.note_pull(project_id, request.action, now)
             result = shapes.Page(fmt)

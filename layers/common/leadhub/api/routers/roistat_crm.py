@@ -72,10 +72,10 @@ def _base_url() -> str:
     if configured:
         return configured
     event = router.current_event
-    headers = event.headers
-    scheme = headers.get("x-forwarded-proto") or "http"
-    host = headers.get("host") or event.request_context.domain_name
-    stage = event.request_context.stage
+    context = event.raw_event.get("requestContext") or {}
+    scheme = event.headers.get("x-forwarded-proto") or "http"
+    host = event.headers.get("host") or context.get("domainName", "")
+    stage = context.get("stage")
     return f"{scheme}://{host}" + ("" if not stage or stage == "$default" else f"/{stage}")
 
 
@@ -101,7 +101,8 @@ def create_page(project_id: ProjectId, request: Annotated[PageSettings, Body()])
     tags=Tags,
     **operation(
         "Show the Roistat export page",
-        "Its URL, login (never the password), format, when Roistat last pulled, and how many records the project keeps.",
+        "Its URL, login (never the password), format, when Roistat last pulled, and how many records the "
+        "project keeps.",
         errors=(HTTPStatus.NOT_FOUND,),
     ),
 )

@@ -188,24 +188,22 @@ def test_pages_of_one_export_stay_consistent_while_deals_change(api: dict[str, s
     assert {"d1", "d2", "d99"} <= {order["id"] for order in again}
 
 
-def test_push_api_refuses_bad_items_one_by_one_and_keeps_the_others(api: dict[str, str]) -> None:
-    project, _ = project_with_page(api, deals=1)
-    items = [deal(5), {"id": "d6", "status": "1"}, deal(7, cost=0), deal(5), "not an object"]
+def test_push_api_names_every_bad_item_and_stores_a_batch_only_when_all_are_readable(api: dict[str, str]) -> None:
+    project, roistat = project_with_page(api, deals=1)
+    bad = [deal(5), {"id": "d6", "status": "1"}, deal(7, cost=0)]
 
-    answer = call(api, "POST", f"/projects/{project}/crm/deals", {"items": items})
-
-    assert answer.status_code == 422  # a non-object item breaks the body's schema
-    answer = call(api, "POST", f"/projects/{project}/crm/deals", {"items": items[:4]})
-    assert answer.status_code == 200
-    result = answer.json()
-    assert result["created"] == 1
-    assert {(item["index"], item["problems"][0]["field"]) for item in result["refused"]} == {
-        (1, "date_create"),
-        (2, "cost"),
-        (3, "id"),
-    }
+    refused = call(api, "POST", f"/projects/{project}/crm/deals", {"items": bad})
+    duplicated = call(api, "POST", f"/projects/{project}/crm/deals", {"items": [deal(5), deal(8), deal(5, price=1.0)]})
     too_many = call(api, "POST", f"/projects/{project}/crm/deals", {"items": [deal(1)] * 1001})
+    orders, _ = roistat.pull("export", date=1)
+
+    assert refused.status_code == 422
+    assert {problem["field"] for problem in refused.json()["fields"]} == {"items.1.date_create", "items.2.cost"}
+    assert duplicated.status_code == 200
+    result = duplicated.json()
+    assert (result["created"], [(item["index"], item["id"]) for item in result["refused"]]) == (2, [(2, "d5")])
     assert too_many.status_code == 422
+    assert sorted(order["id"] for order in orders) == ["d1", "d5", "d8"]
 
 
 def test_the_page_settings_show_url_login_counts_and_never_the_password(api: dict[str, str]) -> None:

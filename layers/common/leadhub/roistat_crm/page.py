@@ -25,6 +25,7 @@ from leadhub.roistat_crm.export import Exports
 from leadhub.roistat_crm.management import page_secret
 from leadhub.roistat_crm.protocol import PAGED, PageError, PageRequest, authentic, parse
 from leadhub.roistat_crm.push import Records
+from leadhub.roistat_crm.records import unix_seconds
 from leadhub.store.crm import CrmStore
 from leadhub.store.secrets import SecretStore
 
@@ -130,7 +131,10 @@ class ExportPage:
             if lead_id and "#" not in lead_id and "~" not in lead_id
             else f"roistat-{uuid.uuid4().hex}"
         )
-        created = params.get("createdDate", "").strip() or int(time.time())
+        try:
+            created = unix_seconds(params["createdDate"]) if params.get("createdDate") else int(time.time())
+        except ValueError:
+            raise PageError(HTTPStatus.BAD_REQUEST, "`createdDate` must be `Y-m-d H:i:s` (UTC) or unix time") from None
         deal: dict[str, Any] = {
             "id": order_id,
             "name": (params.get("title") or params.get("text") or "Заявка Roistat")[:1000],

@@ -19,8 +19,6 @@ from leadhub.roistat_crm.records import KINDS, stored
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.crm import CrmStore
 
-MAX_ITEMS = 1000
-
 
 class ItemProblem(BaseModel):
     field: str = Field(description="The item's field that was refused (`item` for the item as a whole).")

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+MAX_ITEMS = 1000
 
 RecordId = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\s#~][^#~]*$"),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s#~][^#~]*$"),
     Field(description="The id in your CRM (1-64 characters, no `#` or `~`)."),
 ]
 Text = Annotated[str, StringConstraints(max_length=1000)]
@@ -23,23 +25,16 @@ CustomFields = Annotated[
 ]
 
 
-def unix_seconds(value: Any) -> Any:
-    """Unix time, or a date-time (ISO 8601 or seed 003's `YYYY-MM-DD HH:MM[:SS]`, UTC unless it says)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    if isinstance(value, str):
-        moment = datetime.fromisoformat(value.strip())
-        return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
-    if isinstance(value, datetime):
-        return int((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
-    return value
+def unix_seconds(text: str) -> int:
+    """Unix time from digits or a date-time (the SDK's lead `createdDate`, `Y-m-d H:i:s` in UTC)."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    moment = datetime.fromisoformat(text)
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
-UnixTime = Annotated[int, BeforeValidator(unix_seconds), Field(ge=1, le=32503680000)]
+UnixTime = Annotated[int, Field(ge=1, le=32503680000)]
 
 
 class Status(BaseModel):
@@ -74,7 +69,7 @@ class Deal(BaseModel):
 
     id: RecordId
     name: Text | None = Field(None, description="The deal's title.")
-    date_create: UnixTime = Field(description="When the deal was created: unix time or `YYYY-MM-DD HH:MM[:SS]`.")
+    date_create: UnixTime = Field(description="When the deal was created, unix time (seconds).")
     status: RecordId = Field(description="A status id of `/crm/statuses`.")
     price: float | None = Field(None, ge=0, le=1e12, description="Revenue.")
     cost: float | None = Field(None, ge=0.01, le=1e12, description="First cost.")
@@ -106,6 +101,18 @@ KINDS: dict[str, tuple[str, type[BaseModel]]] = {
     "fields": ("FIELD", CustomField),
     "managers": ("MANAGER", Manager),
 }
+
+
+def _batch(name: str, model: type[BaseModel]) -> type[BaseModel]:
+    items = (
+        list[model],  # type: ignore[valid-type]
+        Field(min_length=1, max_length=MAX_ITEMS, description=f"1 to {MAX_ITEMS} records, upserted by id."),
+    )
+    return create_model(f"{name}Batch", __config__=ConfigDict(extra="forbid"), items=items)
+
+
+#: The push API's bodies, per route segment.
+BATCHES = {segment: _batch(model.__name__, model) for segment, (_, model) in KINDS.items()}
 
 
 def stored(record: BaseModel) -> dict[str, Any]:

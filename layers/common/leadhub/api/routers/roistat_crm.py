@@ -10,15 +10,15 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
 from leadhub.api.routers.ids import id_path
 from leadhub.roistat_crm.config import crm_settings
 from leadhub.roistat_crm.management import ExportPages, PageCreated, PageSettings, PageView
-from leadhub.roistat_crm.push import MAX_ITEMS, PushResult, Records
-from leadhub.roistat_crm.records import KINDS
+from leadhub.roistat_crm.push import PushResult, Records
+from leadhub.roistat_crm.records import BATCHES
 
 router = Router()
 
@@ -26,16 +26,8 @@ Tags = ["roistat custom CRM"]
 ProjectId = Annotated[str, id_path("The project's id, as `POST /projects` answered it.")]
 
 
-class Batch(BaseModel):
-    items: list[dict[str, Any]] = Field(
-        min_length=1,
-        max_length=MAX_ITEMS,
-        description=f"Up to {MAX_ITEMS} records; each is checked on its own and the refused ones are listed.",
-    )
-
-
 _WHAT = {
-    "deals": "Deals (seed 003 `orders`): id, name, date_create (unix or `YYYY-MM-DD HH:MM`), status, price, cost "
+    "deals": "Deals (seed 003 `orders`): id, name, date_create (unix time), status, price, cost "
     "(≥ 0.01), roistat (the visit), client_id, manager_id, fields. A changed status, price or field exports "
     "the deal again.",
     "clients": "Clients (seed 003 `clients`): id, name, phone, email, company, birth_date (`Y-m-d`), fields.",
@@ -45,25 +37,28 @@ _WHAT = {
 }
 
 
-def _register_push(segment: str) -> None:
-    def push(project_id: ProjectId, request: Annotated[Batch, Body()]) -> PushResult:
-        return Records().push(current_account(router), project_id, segment, request.items)
+def _register_push(segment: str, batch: type[BaseModel]) -> None:
+    def push(project_id: str, request: Any) -> PushResult:
+        return Records().push(current_account(router), project_id, segment, list(request.items))
 
     push.__name__ = f"push_crm_{segment}"
+    # the body's model differs per segment: annotations set here, as the resolver reads them
+    push.__annotations__ = {"project_id": ProjectId, "request": Annotated[batch, Body()], "return": PushResult}
     router.post(
         f"/projects/<project_id>/crm/{segment}",
         tags=Tags,
         **operation(
             f"Upsert {segment} for Roistat",
-            f"{_WHAT[segment]} A batch upsert by id: idempotent (an unchanged record keeps its update time); "
-            "the answer counts what was created, updated or unchanged and lists each refused item with its problems.",
+            f"{_WHAT[segment]} A batch upsert by id, idempotent: an unchanged record keeps its update time. An item "
+            "that breaks its schema is named in the 422 (`items.<index>.<field>`) and nothing is stored; an id sent "
+            "twice in one batch is listed in `refused` and the other items are stored.",
             errors=(*JSON_BODY, HTTPStatus.NOT_FOUND),
         ),
     )(push)
 
 
-for _segment in KINDS:
-    _register_push(_segment)
+for _segment, _batch in BATCHES.items():
+    _register_push(_segment, _batch)
 
 
 def _base_url() -> str:

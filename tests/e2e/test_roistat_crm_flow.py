@@ -36,8 +36,16 @@ def test_the_demo_page_in_the_ready_file_answers_roistat(stack: dict[str, Any]) 
 def test_a_project_pushed_over_http_is_pulled_by_roistat_with_its_lead(stack: dict[str, Any], fmt: str) -> None:
     project = signed_in(stack, "POST", "/projects", {"name": "CRM e2e"}).json()["id"]
     statuses = {"items": [{"id": "1", "name": "Новая"}, {"id": "2", "name": "Оплачена"}]}
-    deals = {"items": [{"id": f"e{n}", "date_create": 1_760_000_000 + n, "status": "1", "price": n + 0.5} for n in range(1500)]}
-    for kind, body in (("statuses", statuses), ("deals", {"items": deals["items"][:1000]}), ("deals", {"items": deals["items"][1000:]})):
+    deals = {
+        "items": [
+            {"id": f"e{n}", "date_create": 1_760_000_000 + n, "status": "1", "price": n + 0.5} for n in range(1500)
+        ]
+    }
+    for kind, body in (
+        ("statuses", statuses),
+        ("deals", {"items": deals["items"][:1000]}),
+        ("deals", {"items": deals["items"][1000:]}),
+    ):
         assert signed_in(stack, "POST", f"/projects/{project}/crm/{kind}", body).status_code == 200
     page = signed_in(stack, "POST", f"/projects/{project}/roistat-crm", {"format": fmt, "lead_status": "1"}).json()
     roistat = RoistatServer(page["url"], page["login"], page["password"])

@@ -16,6 +16,7 @@ from roistat_crm.app import lambda_handler as page_handler
 
 from devstack.apigw import LocalHttpApi
 from leadhub.roistat_crm import config
+from leadhub.store.crm import CrmStore
 from leadhub.store.tokens import TokenStore, new_token
 from tests.integration.roistat_server import RoistatServer
 
@@ -123,36 +124,29 @@ def test_roistat_gets_every_status_field_manager_deal_and_client_in_both_formats
     assert jane["email"] in ("", None) and "company" not in jane
 
 
+LEAD = {
+    "id": "777",
+    "visit": "402211",
+    "title": "Звонок с сайта",
+    "name": "Пётр",
+    "phone": "79160000000",
+    "createdDate": "2026-12-01 10:00:00",
+}
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_a_lead_roistat_pushes_comes_back_in_the_next_export_under_the_answered_id(
     api: dict[str, str], fmt: str
 ) -> None:
     _, roistat = project_with_page(api, fmt, deals=3)
 
-    answer = roistat.push_lead(
-        id="777",
-        visit="402211",
-        title="Звонок с сайта",
-        name="Пётр",
-        phone="79160000000",
-        createdDate="2026-12-01 10:00:00",
-    )
+    answer = roistat.push_lead(**LEAD)
     orders, _ = roistat.pull("export", date=1)
 
     assert answer["status"] == "ok"
     lead = next(order for order in orders if order["id"] == answer["order_id"])
     assert lead["roistat"] == "402211" and lead["name"] == "Звонок с сайта" and lead["status"] == "1"
-    assert (
-        roistat.push_lead(
-            id="777",
-            visit="402211",
-            title="Звонок с сайта",
-            name="Пётр",
-            phone="79160000000",
-            createdDate="2026-12-01 10:00:00",
-        )["order_id"]
-        == answer["order_id"]
-    )
+    assert roistat.push_lead(**LEAD)["order_id"] == answer["order_id"]  # sent again: the same deal
 
 
 def test_only_deals_updated_after_date_come_back_and_an_updated_deal_comes_back_again(api: dict[str, str]) -> None:
@@ -186,6 +180,30 @@ def test_pages_of_one_export_stay_consistent_while_deals_change(api: dict[str, s
     assert sorted(seen) == sorted(f"d{n}" for n in range(1, 31))  # none skipped, none twice
     again, _ = roistat.pull("export", date=1)
     assert {"d1", "d2", "d99"} <= {order["id"] for order in again}
+
+
+def test_pages_shrink_to_stay_under_the_byte_budget_even_for_deals_written_around_the_size_mark(
+    api: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROISTAT_CRM_MAX_PAGE_BYTES", str(64 * 1024))
+    config.crm_settings.cache_clear()
+    project, roistat = project_with_page(api, deals=2)
+    heavy = {f"Поле {n}": "ж" * 1000 for n in range(10)}  # 20 KB a deal
+    pushed = call(
+        api, "POST", f"/projects/{project}/crm/deals", {"items": [deal(n, fields=heavy) for n in range(3, 13)]}
+    )
+    # written straight to the store, as a concurrent writer would between the size mark and the scan
+    CrmStore().write(
+        "DEAL", project, [({**deal(13), "fields": {**heavy, "Ещё": "ж" * 1000}}, "x", time.time_ns() // 1000)]
+    )
+
+    answers = [roistat.call("export", date=1)]
+    total, limit = answers[0].json()["pagination"]["totalCount"], answers[0].json()["pagination"]["limit"]
+    answers += [roistat.call("export", date=1, offset=offset, limit=limit) for offset in range(limit, total, limit)]
+
+    assert pushed.status_code == 200 and total == 13 and limit == 2
+    assert all(len(answer.content) <= 64 * 1024 for answer in answers)
+    assert sum(len(answer.json()["orders"]) for answer in answers) == 13
 
 
 def test_push_api_names_every_bad_item_and_stores_a_batch_only_when_all_are_readable(api: dict[str, str]) -> None:

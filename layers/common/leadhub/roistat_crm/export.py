@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from leadhub.roistat_crm import shapes
 from leadhub.roistat_crm.config import CrmSettings, crm_settings
 from leadhub.roistat_crm.protocol import PageRequest
 from leadhub.store.crm import CrmStore
-from leadhub.store.crm_exports import SnapshotWriter, line_offsets, read_range, snapshot_key
+from leadhub.store.crm_exports import SnapshotObjects, snapshot_key
 
 #: Room for the envelope's own bytes (brackets, pagination, the XML declaration).
 ENVELOPE_BYTES = 1024
@@ -56,28 +56,32 @@ class Snapshot:
     #: Byte offset where each page starts, and the end of the last one.
     offsets: list[int]
 
-    def lines(self, offset: int, count: int) -> list[bytes]:
+    def lines(self, objects: SnapshotObjects, offset: int, count: int) -> list[bytes]:
         """Records [offset, offset + count) of the snapshot, from the pages that hold them."""
         end = min(self.total, offset + count)
         if offset >= end:
             return []
         first, last = offset // self.limit, (end - 1) // self.limit
-        data = read_range(self.key, self.offsets[first], self.offsets[last + 1])
+        data = objects.read_range(self.key, self.offsets[first], self.offsets[last + 1])
         skip = offset - first * self.limit
         return data.split(b"\n")[skip : skip + end - offset]
 
 
 class Exports:
-    def __init__(self, store: CrmStore | None = None, settings: CrmSettings | None = None) -> None:
+    def __init__(
+        self, store: CrmStore | None = None, settings: CrmSettings | None = None, objects: SnapshotObjects | None = None
+    ) -> None:
         self.store = store or CrmStore()
         self.settings = settings or crm_settings()
+        self.objects = objects or SnapshotObjects()
 
     def answer(self, project_id: str, request: PageRequest, fmt: str) -> bytes:
         action, date, offset, limit = request.action, request.date, request.offset, request.limit
         listing = LISTINGS[action]
         scheme = self._scheme(project_id, fmt) if action == "export" else []
         name = f"{action}#{fmt}#{date}"
-        snapshot = None if limit is None else self._stored(project_id, name)
+        # a request without `limit`, or at offset 0, starts an export: it never reuses an older snapshot
+        snapshot = None if limit is None or offset == 0 else self._stored(project_id, name)
         if snapshot is None:
             envelope = sum(len(line) + 1 for _, lines in scheme for line in lines) + ENVELOPE_BYTES
             snapshot = self.build(project_id, listing, fmt, date, envelope)
@@ -87,7 +91,7 @@ class Exports:
         page = shapes.Page(fmt)
         for kind, lines in scheme:
             page.records(kind, lines)
-        page.records(listing.name, snapshot.lines(offset, served))
+        page.records(listing.name, snapshot.lines(self.objects, offset, served))
         settings = self.settings
         page.section(settings.pagination_key, {settings.total_key: snapshot.total, settings.limit_key: served})
         return page.body()
@@ -118,7 +122,7 @@ class Exports:
         """Write the records updated after `date` (up to now) to a new snapshot object."""
         until_us = time.time_ns() // 1000
         limit = self._limit(self.store.largest(project_id, listing.kind), envelope)
-        writer = SnapshotWriter(snapshot_key(project_id, uuid.uuid4().hex))
+        writer = self.objects.writer(snapshot_key(project_id, uuid.uuid4().hex))
         offsets, total, longest = [0], 0, 0
         try:
             for line in self._lines(project_id, listing, fmt, date, until_us):
@@ -135,9 +139,25 @@ class Exports:
             offsets.append(writer.written)
         if self._limit(longest, envelope) < limit:
             limit = self._limit(longest, envelope)
-            offsets = line_offsets(writer.key, limit)
+            offsets = line_offsets(self.objects.chunks(writer.key), limit)
         return Snapshot(key=writer.key, total=total, limit=limit, offsets=offsets)
 
     def _lines(self, project_id: str, listing: Listing, fmt: str, date: int, until_us: int) -> Iterator[bytes]:
         for record in self.store.changed(listing.kind, project_id, date * 1_000_000, until_us):
             yield shapes.record_line(listing.values(record, fmt), listing.name, fmt)
+
+
+def line_offsets(chunks: Iterable[bytes], every: int) -> list[int]:
+    """Byte offsets of every `every`-th line start of a snapshot and of its end, read as a stream."""
+    offsets, lines, position = [0], 0, 0
+    for chunk in chunks:
+        start = 0
+        while (newline := chunk.find(b"\n", start)) >= 0:
+            lines += 1
+            if lines % every == 0:
+                offsets.append(position + newline + 1)
+            start = newline + 1
+        position += len(chunk)
+    if lines % every:
+        offsets.append(position)
+    return offsets

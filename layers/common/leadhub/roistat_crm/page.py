@@ -27,6 +27,7 @@ from leadhub.roistat_crm.protocol import PAGED, PageError, PageRequest, authenti
 from leadhub.roistat_crm.push import Records
 from leadhub.roistat_crm.records import unix_seconds
 from leadhub.store.crm import CrmStore
+from leadhub.store.crm_exports import SnapshotObjects
 from leadhub.store.secrets import SecretStore
 
 #: Credentials read from Secrets Manager, per project and page version: a rotation is seen at once.
@@ -47,10 +48,12 @@ class ExportPage:
         store: CrmStore | None = None,
         secrets: SecretStore | None = None,
         settings: CrmSettings | None = None,
+        objects: SnapshotObjects | None = None,
     ) -> None:
         self.store = store or CrmStore()
         self.secrets = secrets or SecretStore()
         self.settings = settings or crm_settings()
+        self.objects = objects
 
     def answer(self, project_id: str, params: Mapping[str, str]) -> Answer:
         fmt = shapes.JSON
@@ -107,7 +110,7 @@ class ExportPage:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         if request.action in PAGED:
             self.store.note_pull(project_id, request.action, now)
-            return Exports(self.store, self.settings).answer(project_id, request, fmt)
+            return Exports(self.store, self.settings, self.objects).answer(project_id, request, fmt)
         if request.action == "import_scheme":
             self.store.note_pull(project_id, request.action, now)
             result = shapes.Page(fmt)

@@ -7,6 +7,7 @@ Layout: `roistat-crm/<project>/<snapshot id>`; the bucket's lifecycle expires th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from leadhub.settings import get_settings
@@ -76,30 +77,24 @@ class SnapshotWriter:
                 aws.client("s3").abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
 
 
-def read_range(key: str, start: int, end: int, bucket: str | None = None) -> bytes:
-    """Bytes [start, end) of a snapshot."""
-    if end <= start:
-        return b""
-    name = bucket or get_settings().data_bucket
-    with translated(f"get s3://{name}/{key}"):
-        answer = aws.client("s3").get_object(Bucket=name, Key=key, Range=f"bytes={start}-{end - 1}")
-        return bytes(answer["Body"].read())
+class SnapshotObjects:
+    """Where snapshots are written and read: the data bucket."""
 
+    def __init__(self, bucket: str | None = None) -> None:
+        self.bucket = bucket or get_settings().data_bucket
 
-def line_offsets(key: str, every: int, bucket: str | None = None) -> list[int]:
-    """Byte offsets of every `every`-th line start of a snapshot and of its end, read as a stream."""
-    name = bucket or get_settings().data_bucket
-    offsets, lines, position = [0], 0, 0
-    with translated(f"get s3://{name}/{key}"):
-        body = aws.client("s3").get_object(Bucket=name, Key=key)["Body"]
-        for chunk in body.iter_chunks(chunk_size=1024 * 1024):
-            start = 0
-            while (newline := chunk.find(b"\n", start)) >= 0:
-                lines += 1
-                if lines % every == 0:
-                    offsets.append(position + newline + 1)
-                start = newline + 1
-            position += len(chunk)
-    if lines % every:
-        offsets.append(position)
-    return offsets
+    def writer(self, key: str) -> SnapshotWriter:
+        return SnapshotWriter(key, self.bucket)
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a snapshot."""
+        if end <= start:
+            return b""
+        with translated(f"get s3://{self.bucket}/{key}"):
+            answer = aws.client("s3").get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}")
+            return bytes(answer["Body"].read())
+
+    def chunks(self, key: str) -> Iterator[bytes]:
+        with translated(f"get s3://{self.bucket}/{key}"):
+            body = aws.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"]
+            yield from body.iter_chunks(chunk_size=1024 * 1024)

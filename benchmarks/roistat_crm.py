@@ -276,7 +276,8 @@ seconds, which would measure moto. The floor serialises the same deals into the 
 
 **The pull takes {seconds / floor_seconds:.1f}× the floor**; the first request (the snapshot) {first:.1f} s, the
 other {pages - 1} pages {(seconds - first) / max(1, pages - 1) * 1000:.0f} ms each. Largest page
-{largest / 2**20:.2f} MiB (Lambda's response limit is 6 MB). Peak Python heap of the pulling process (tracemalloc, separate runs):
+{largest / 2**20:.2f} MiB (Lambda's response limit is 6 MB). Peak Python heap of the pulling process
+(tracemalloc, separate runs):
 {memory_full:.1f} MiB for {DEALS:,} deals, {memory_small:.1f} MiB for {DEALS // 10:,}. In AWS the scan reads
 ~{DEALS * 0.45 / 1024:.0f} MB of DynamoDB query pages on the first request and each page is one ranged S3 GET.
 """

@@ -17,8 +17,8 @@ class CrmSettings(BaseModel):
     limit_key: str = Field("limit", alias="ROISTAT_CRM_LIMIT_KEY", min_length=1)
     #: Most records a page holds; fewer when the project's largest record says so.
     page_limit: int = Field(1000, alias="ROISTAT_CRM_PAGE_LIMIT", ge=1, le=100_000)
-    #: What a page's body may weigh: under Lambda's 6 MB response with room for the envelope.
-    max_page_bytes: int = Field(5 * 1024 * 1024, alias="ROISTAT_CRM_MAX_PAGE_BYTES", ge=64 * 1024)
+    #: What a page's body may weigh: base64 (4/3) of it stays under Lambda's 6 MB response.
+    max_page_bytes: int = Field(4 * 1024 * 1024, alias="ROISTAT_CRM_MAX_PAGE_BYTES", ge=64 * 1024, le=4 * 1024 * 1024)
     #: Requests a project's page answers a minute (beyond API Gateway's route throttling).
     requests_per_minute: int = Field(120, alias="ROISTAT_CRM_REQUESTS_PER_MINUTE", ge=1)
     #: How long the pages of one export stay answerable from its snapshot.

@@ -75,7 +75,7 @@ class SqliteCrmStore(CrmStore):
 
     def changed(self, kind: str, project_id: str, after_us: int, until_us: int) -> Iterator[dict[str, Any]]:
         query = "SELECT body FROM records WHERE pk = ? AND change BETWEEN ? AND ? ORDER BY change"
-        bounds = [f"{kind}#{project_id}", change_key(after_us + 1, ""), change_key(until_us, "~")]
+        bounds = [f"{kind}#{project_id}", change_key(after_us + 1, ""), change_key(until_us + 1, "")]
         for (body,) in self.db.execute(query, bounds):
             yield json.loads(body)
 

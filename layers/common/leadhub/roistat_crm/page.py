@@ -129,11 +129,7 @@ class ExportPage:
     def _lead(self, project_id: str, page: dict[str, Any], params: Mapping[str, str]) -> str:
         """A deal (and its client) from a lead Roistat pushes; its id is what `orders` will show."""
         lead_id = params.get("id", "").strip()[:48]
-        order_id = (
-            f"roistat-{lead_id}"
-            if lead_id and "#" not in lead_id and "~" not in lead_id
-            else f"roistat-{uuid.uuid4().hex}"
-        )
+        order_id = f"roistat-{lead_id or uuid.uuid4().hex}"
         try:
             created = unix_seconds(params["createdDate"]) if params.get("createdDate") else int(time.time())
         except ValueError:

@@ -9,14 +9,24 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+    create_model,
+)
 
 MAX_ITEMS = 1000
 
 RecordId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s#~][^#~]*$"),
-    Field(description="The id in your CRM (1-64 characters, no `#` or `~`)."),
+    StringConstraints(min_length=1, max_length=64),
+    Field(description="The id in your CRM (1-64 characters)."),
 ]
 Text = Annotated[str, StringConstraints(max_length=1000)]
 CustomFields = Annotated[
@@ -34,7 +44,31 @@ def unix_seconds(text: str) -> int:
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
-UnixTime = Annotated[int, Field(ge=1, le=32503680000)]
+# Strict: what the schema says is a number must be one (no `true`, no `"5"`), so the contract holds.
+def _whole_number(value: Any) -> Any:
+    """JSON's 5.0 is an integer too."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+UnixTime = Annotated[int, Field(ge=1, le=32503680000), Strict(), BeforeValidator(_whole_number)]
+#: Money to a millionth: below that a price means nothing, and DynamoDB's numbers stop at 1e-130.
+_millionths = AfterValidator(lambda value: round(value, 6))
+# (constraints before the validator: after it, pydantic leaves them out of the JSON schema)
+Price = Annotated[float, Field(ge=0, le=1e12), Strict(), _millionths]
+Cost = Annotated[float, Field(ge=0.01, le=1e12), Strict(), _millionths]
+
+
+def _calendar_date(text: str) -> str:
+    date.fromisoformat(text)
+    return text
+
+
+CalendarDate = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    AfterValidator(_calendar_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+]
 
 
 class Status(BaseModel):
@@ -71,8 +105,8 @@ class Deal(BaseModel):
     name: Text | None = Field(None, description="The deal's title.")
     date_create: UnixTime = Field(description="When the deal was created, unix time (seconds).")
     status: RecordId = Field(description="A status id of `/crm/statuses`.")
-    price: float | None = Field(None, ge=0, le=1e12, description="Revenue.")
-    cost: float | None = Field(None, ge=0.01, le=1e12, description="First cost.")
+    price: Price | None = Field(None, description="Revenue.")
+    cost: Cost | None = Field(None, description="First cost (0.01 or more).")
     roistat: Text | None = Field(None, description="The visit number (the `roistat_visit` cookie).")
     client_id: RecordId | None = None
     manager_id: RecordId | None = None
@@ -89,7 +123,7 @@ class Client(BaseModel):
     phone: Text = Field("", description="One or several numbers, comma-separated.")
     email: Text = Field("", description="One or several addresses, comma-separated.")
     company: Text | None = None
-    birth_date: date | None = None
+    birth_date: CalendarDate | None = Field(None, description="`Y-m-d`.")
     fields: CustomFields = Field(default_factory=dict)
 
 

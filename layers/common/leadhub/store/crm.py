@@ -84,7 +84,9 @@ class CrmStore:
     def changed(self, kind: str, project_id: str, after_us: int, until_us: int) -> Iterator[dict[str, Any]]:
         """Records updated in (after, until], in (update time, id) order, a query page at a time."""
         condition = Key("pk").eq(f"{kind}#{project_id}") & Key("change").between(
-            change_key(after_us + 1, ""), change_key(until_us, "~")
+            # the bounds hold no id: every key of (after, until] sorts between them, whatever its id
+            change_key(after_us + 1, ""),
+            change_key(until_us + 1, ""),
         )
         yield from self._query({"KeyConditionExpression": condition, "IndexName": "by_change"})
 

@@ -58,6 +58,11 @@ def _refusal(status: HTTPStatus, message: str) -> dict[str, Any]:
 
 
 def answer_event(event: dict[str, Any], page: ExportPage | None = None) -> dict[str, Any]:
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "GET"))
+    if method not in ("GET", "POST"):
+        answer = _refusal(HTTPStatus.METHOD_NOT_ALLOWED, "the page answers GET (and POST, as Roistat pushes leads)")
+        answer["headers"]["Allow"] = "GET, POST"
+        return answer
     path = str(event.get("rawPath") or "")
     found = _PROJECT.search(path)
     if found is None:

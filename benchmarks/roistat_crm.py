@@ -27,6 +27,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from leadhub.roistat_crm import shapes
 from leadhub.roistat_crm.config import CrmSettings
 from leadhub.roistat_crm.page import ExportPage
@@ -71,13 +73,13 @@ class SqliteCrmStore(CrmStore):
 
     def all(self, kind: str, project_id: str) -> Iterator[dict[str, Any]]:
         for (body,) in self.db.execute("SELECT body FROM records WHERE pk = ? ORDER BY sk", [f"{kind}#{project_id}"]):
-            yield json.loads(body)
+            yield orjson.loads(body)
 
     def changed(self, kind: str, project_id: str, after_us: int, until_us: int) -> Iterator[dict[str, Any]]:
         query = "SELECT body FROM records WHERE pk = ? AND change BETWEEN ? AND ? ORDER BY change"
         bounds = [f"{kind}#{project_id}", change_key(after_us + 1, ""), change_key(until_us + 1, "")]
         for (body,) in self.db.execute(query, bounds):
-            yield json.loads(body)
+            yield orjson.loads(body)
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT body FROM items WHERE pk = ? AND sk = ?", [pk, sk]).fetchone()

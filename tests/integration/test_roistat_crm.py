@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import requests
-from api.app import lambda_handler as api_handler
 from roistat_crm.app import lambda_handler as page_handler
 
 from devstack.apigw import LocalHttpApi
+from leadhub.api.app import build_resolver, resolve
 from leadhub.roistat_crm import config
 from leadhub.store.crm import CrmStore
 from leadhub.store.tokens import TokenStore, new_token
@@ -64,7 +64,11 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     config.crm_settings.cache_clear()
     token = new_token()
     TokenStore().register(token, "acc-crm")
-    gateway = LocalHttpApi(api_handler, port=0, routes={"/roistat-crm/": page_handler})
+    # a resolver of its own: the routers answer for the resolver built last (another test may build one)
+    resolver = build_resolver()
+    gateway = LocalHttpApi(
+        lambda event, context: resolve(resolver, event, context), port=0, routes={"/roistat-crm/": page_handler}
+    )
     base = gateway.start()
     yield {"base": base, "token": token}
     gateway.stop()

@@ -135,6 +135,7 @@ LEAD = {
     "name": "Пётр",
     "phone": "79160000000",
     "createdDate": "2026-12-01 10:00:00",
+    "data": '{"page": "https://shop.example/каталог", "roistat": "402211", "nested": {"x": 1}}',
 }
 
 
@@ -142,15 +143,23 @@ LEAD = {
 def test_a_lead_roistat_pushes_comes_back_in_the_next_export_under_the_answered_id(
     api: dict[str, str], fmt: str
 ) -> None:
-    _, roistat = project_with_page(api, fmt, deals=3)
+    project, roistat = project_with_page(api, fmt, deals=3)
 
     answer = roistat.push_lead(**LEAD)
     orders, _ = roistat.pull("export", date=1)
+    # the CRM moves the deal on; Roistat sending the same lead again changes nothing
+    moved = {"id": answer["order_id"], "date_create": 1_764_583_200, "status": "2", "roistat": "402211"}
+    call(api, "POST", f"/projects/{project}/crm/deals", {"items": [moved]})
+    again = roistat.push_lead(**LEAD)
+    after, _ = roistat.pull("export", date=1)
 
     assert answer["status"] == "ok"
     lead = next(order for order in orders if order["id"] == answer["order_id"])
     assert lead["roistat"] == "402211" and lead["name"] == "Звонок с сайта" and lead["status"] == "1"
-    assert roistat.push_lead(**LEAD)["order_id"] == answer["order_id"]  # sent again: the same deal
+    assert lead["fields"] == {"page": "https://shop.example/каталог", "roistat": "402211"}
+    assert lead["client_id"] == answer["order_id"]
+    assert again["order_id"] == answer["order_id"]
+    assert next(order for order in after if order["id"] == answer["order_id"])["status"] == "2"
 
 
 def test_only_deals_updated_after_date_come_back_and_an_updated_deal_comes_back_again(api: dict[str, str]) -> None:

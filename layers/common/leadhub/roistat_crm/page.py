@@ -10,6 +10,7 @@ status, never the token.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -130,6 +131,8 @@ class ExportPage:
         """A deal (and its client) from a lead Roistat pushes; its id is what `orders` will show."""
         lead_id = params.get("id", "").strip()[:48]
         order_id = f"roistat-{lead_id or uuid.uuid4().hex}"
+        if lead_id and self.store.get("DEAL", project_id, order_id) is not None:
+            return order_id  # sent again: the deal stays as the CRM has moved it since
         try:
             created = unix_seconds(params["createdDate"]) if params.get("createdDate") else int(time.time())
         except ValueError:
@@ -140,12 +143,15 @@ class ExportPage:
             "date_create": created,
             "status": page.get("lead_status") or "new",
         }
-        if params.get("visit"):
-            deal["roistat"] = params["visit"][:1000]
+        extra = _lead_data(params.get("data", ""))
+        visit = params.get("visit") or extra.get("roistat") or extra.get("roistat_visit")
+        if visit:
+            deal["roistat"] = visit[:1000]
         if params.get("managerId"):
             deal["manager_id"] = params["managerId"][:64]
-        if params.get("text"):
-            deal["fields"] = {"text": params["text"][:1000]}
+        fields = {**extra, **({"text": params["text"][:1000]} if params.get("text") else {})}
+        if fields:
+            deal["fields"] = dict(list(fields.items())[:100])
         contact = {key: params[key][:1000] for key in ("name", "phone", "email") if params.get(key)}
         records = Records(self.store)
         if contact:
@@ -157,3 +163,19 @@ class ExportPage:
             problems = "; ".join(f"{p.field}: {p.problem}" for item in result.refused for p in item.problems)
             raise PageError(HTTPStatus.BAD_REQUEST, f"the lead cannot become a deal: {problems}")
         return order_id
+
+
+def _lead_data(text: str) -> dict[str, str]:
+    """The lead's `data` (JSON of its extra fields: the visit, the page, a form's fields) as text fields;
+    anything unreadable is left out rather than losing the lead."""
+    try:
+        document = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {
+        str(key)[:200]: str(value)[:1000]
+        for key, value in document.items()
+        if str(key) and isinstance(value, str | int | float) and not isinstance(value, bool)
+    }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from benchmarks import reattribution
+from benchmarks import reattribution, roistat_crm
 from benchmarks.pipeline import dlt_pipeline, leadhub_pipeline, peak_mib, timed, vendor_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +18,7 @@ DAYS = int(os.environ.get("BENCH_DAYS", "20"))
 REATTRIBUTE_CALLS_PER_DAY = int(os.environ.get("BENCH_REATTRIBUTE_CALLS_PER_DAY", "5000"))
 REATTRIBUTE_DAYS = int(os.environ.get("BENCH_REATTRIBUTE_DAYS", "365"))
 #: Which sections to measure (comma-separated); a section not measured keeps its last figures.
-SECTIONS = os.environ.get("BENCH_SECTIONS", "pipeline,reattribution").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "pipeline,reattribution,roistat_crm").split(",")
 REPORT = ROOT / "BENCHMARKS.md"
 HEADER = """# Benchmarks
 
@@ -61,6 +61,8 @@ def main() -> int:
         measured.update(sections("\n" + pipeline_section()))
     if "reattribution" in SECTIONS:
         measured.update(sections("\n" + reattribution_section()))
+    if "roistat_crm" in SECTIONS:
+        measured.update(sections("\n" + roistat_crm.section()))
     body = "\n".join({**kept, **measured}.values())
     REPORT.write_text(f"{HEADER}\n{body}", encoding="utf-8")
     return 0

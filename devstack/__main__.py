@@ -78,11 +78,18 @@ def main() -> int:
             "  amoCRM sync   its queue feeds the sync function; waiting inquiries re-checked every "
             f"{stack.recheck_seconds:g} s (LEADHUB_RECHECK_SECONDS)"
         )
+        crm = stack.roistat_crm
+        lines.append(
+            f"  roistat CRM   {crm['url']}   (export page of the demo project; login {crm['login']}, "
+            f"password {crm['password']}; Roistat sends token = md5(login . password))"
+        )
         lines.append("Ctrl-C stops everything.")
         print("\n".join(lines), flush=True)
         ready_file = os.environ.get("LEADHUB_READY_FILE")
         if ready_file:
-            Path(ready_file).write_text(json.dumps({**urls, "token": stack.dev_token}), encoding="utf-8")
+            Path(ready_file).write_text(
+                json.dumps({**urls, "token": stack.dev_token, "roistat_crm": stack.roistat_crm}), encoding="utf-8"
+            )
         signal.pause()
     except KeyboardInterrupt:
         pass

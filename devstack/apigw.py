@@ -46,8 +46,13 @@ def gateway_answer(status: HTTPStatus, message: str, request_id: str | None = No
 
 
 class LocalHttpApi:
-    def __init__(self, handler: Handler, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(
+        self, handler: Handler, *, host: str = "127.0.0.1", port: int = 8080, routes: dict[str, Handler] | None = None
+    ) -> None:
         self._handler = handler
+        #: Path prefixes another function answers (the template's more specific routes), each its own
+        #: execution environment.
+        self._routes = {prefix: (routed, threading.Lock()) for prefix, routed in (routes or {}).items()}
         self._address = (host, port)
         self._server: ThreadingHTTPServer | None = None
         self._environment = threading.Lock()
@@ -60,9 +65,13 @@ class LocalHttpApi:
 
     def invoke_event(self, event: dict[str, Any]) -> dict[str, Any]:
         request_id = str(event["requestContext"]["requestId"])
+        handler, environment = self._handler, self._environment
+        for prefix, (routed, lock) in self._routes.items():
+            if str(event["rawPath"]).startswith(prefix):
+                handler, environment = routed, lock
         try:
-            with self._environment:
-                answer = self._handler(event, LocalContext(function_name="leadhub-api"))
+            with environment:
+                answer = handler(event, LocalContext(function_name="leadhub-api"))
         except Exception:  # API Gateway answers 500 when the integration fails; we also say why in the log
             logger.exception("the API function failed", extra={"request_id": request_id})
             message = f"internal error; quote request id {request_id} when you report it"

@@ -10,6 +10,7 @@ from typing import Any
 from devstack.apigw import LocalHttpApi
 from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
 from devstack.queues import QueuePump
+from devstack.roistat_crm_demo import seed_demo
 from devstack.scheduler import LocalInvoker, LocalScheduler, scheduled_inputs
 from devstack.streams import StreamPump
 from devstack.vendors import VENDORS, DemoVendor
@@ -39,6 +40,8 @@ class LocalStack:
     crm_pump: QueuePump | None = None
     crm_invoker: LocalInvoker | None = None
     crm_scheduler: LocalScheduler | None = None
+    #: The demo project's Roistat export page: url, login, password, project_id.
+    roistat_crm: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> dict[str, str]:
         # vendors first: their base URLs go into the environment the settings are read from
@@ -74,8 +77,11 @@ class LocalStack:
         self.crm_scheduler = LocalScheduler(self.crm_invoker, recheck, self.recheck_seconds)
         self.crm_scheduler.start()
         handler: Any = importlib.import_module("api.app").lambda_handler
-        self.api = LocalHttpApi(handler, port=self.port)
+        # the page Roistat calls is its own function, on the template's /roistat-crm/{project_id} route
+        page: Any = importlib.import_module("roistat_crm.app").lambda_handler
+        self.api = LocalHttpApi(handler, port=self.port, routes={"/roistat-crm/": page})
         self.urls["api"] = self.api.start()
+        self.roistat_crm = seed_demo(DEV_ACCOUNT, self.urls["api"], seed=self.seed)
         return self.urls
 
     def stop(self) -> None:

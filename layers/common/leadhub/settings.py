@@ -23,6 +23,7 @@ class Settings(BaseModel):
     connectors_table: str = Field("leadhub-connectors", alias="CONNECTORS_TABLE")
     sync_state_table: str = Field("leadhub-sync-state", alias="SYNC_STATE_TABLE")
     deals_table: str = Field("leadhub-deals", alias="DEALS_TABLE")
+    crm_table: str = Field("leadhub-crm", alias="CRM_TABLE")
     jobs_table: str = Field("leadhub-jobs", alias="JOBS_TABLE")
     tokens_table: str = Field("leadhub-tokens", alias="TOKENS_TABLE")
     accounts_table: str = Field("leadhub-accounts", alias="ACCOUNTS_TABLE")

@@ -130,3 +130,28 @@ def test_a_report_of_every_stream_finds_the_streams_itself() -> None:
         ("calls", summarise(calls)),
         ("orders", summarise(orders)),
     ]
+
+
+def test_whole_months_are_read_as_one_summary_each_and_follow_a_rewritten_day() -> None:
+    chooser = random.Random(7)
+    partitions = PartitionStore()
+    first, last = date(2026, 8, 30), date(2026, 11, 2)
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    for day in days:
+        partitions.replace(partition(day), stored([conversion(number, chooser, day) for number in range(5)]))
+    by_date = conversion_report("p1", query(first, last, "date,source"))
+
+    undated = conversion_report("p1", query(first, last, "source"))
+
+    objects = ObjectStore()
+    assert sorted(objects.keys("daily/project=p1/connector=c1/stream=calls/month=")) == [
+        f"daily/project=p1/connector=c1/stream=calls/month={month}/summary.jsonl" for month in ("2026-09", "2026-10")
+    ]
+    assert undated.totals == by_date.totals
+    rewritten = [conversion(number, chooser, date(2026, 9, 15)) for number in range(50)]
+    partitions.replace(partition(date(2026, 9, 15)), stored(rewritten))
+    assert (
+        conversion_report("p1", query(first, last, "source")).totals
+        == conversion_report("p1", query(first, last, "date,source")).totals
+        != by_date.totals
+    )

@@ -123,7 +123,24 @@ def summarise(conversions: Iterable[Conversion | dict[str, Any]]) -> list[dict[s
         tally, counted = cells.get(dimensions) or (Tally(), 0)
         tally.count(str(fields[_WIDTH]), *fields[_WIDTH + 1 :], times=times)
         cells[dimensions] = (tally, counted + times)
+    return _as_cells(CELL_DIMENSIONS, sorted(cells.items(), key=lambda item: [str(v) for v in item[0]]))
+
+
+def _as_cells(
+    names: tuple[str, ...], tallies: Iterable[tuple[tuple[Any, ...], tuple[Tally, int]]]
+) -> list[dict[str, Any]]:
     return [
-        {**dict(zip(CELL_DIMENSIONS, dimensions, strict=True)), "conversions": counted, **tally.cell_measures()}
-        for dimensions, (tally, counted) in sorted(cells.items(), key=lambda item: [str(v) for v in item[0]])
+        {**dict(zip(names, dimensions, strict=True)), "conversions": counted, **tally.cell_measures()}
+        for dimensions, (tally, counted) in tallies
     ]
+
+
+def undated(cells: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cells of many days as one period's: alike but for their date, they become one cell without a date."""
+    merged: dict[tuple[Any, ...], tuple[Tally, int]] = {}
+    for cell in cells:
+        dimensions = tuple(cell[name] for name in CELL_DIMENSIONS[1:])
+        tally, counted = merged.get(dimensions) or (Tally(), 0)
+        tally.absorb(Tally.of_cell(cell))
+        merged[dimensions] = (tally, counted + cell["conversions"])
+    return _as_cells(CELL_DIMENSIONS[1:], merged.items())

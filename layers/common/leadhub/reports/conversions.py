@@ -179,7 +179,8 @@ def aggregate(cells: Iterable[tuple[dict[str, Any], str, str]], query: ReportQue
     totals: Totals = defaultdict(Tally)
     per_connector: Totals = defaultdict(Tally)
     for cell, connector, stream in cells:
-        if not first <= cell["local_date"] <= last:
+        day = cell.get("local_date")  # a month's cells have none: they are inside the range
+        if day is not None and not first <= day <= last:
             continue
         if query.kind is not None and cell["kind"] != query.kind.value:
             continue
@@ -220,9 +221,9 @@ def conversion_report(
     summaries = summaries or DailySummaries()
 
     def cells() -> Iterable[tuple[dict[str, Any], str, str]]:
-        found = summaries.cells(
-            project_id, start=_day_before(query.date_from), end=_day_after(query.date_to), pairs=visible
-        )
+        whole = None if "date" in query.group_by else (query.date_from, query.date_to)
+        start, end = _day_before(query.date_from), _day_after(query.date_to)
+        found = summaries.cells(project_id, start=start, end=end, pairs=visible, undated_within=whole)
         for partition, day in found:
             for cell in day:
                 yield cell, partition.connector_id, partition.stream

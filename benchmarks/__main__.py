@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from benchmarks import reattribution
+from benchmarks import coldstart, reattribution, reports
 from benchmarks.pipeline import dlt_pipeline, leadhub_pipeline, peak_mib, timed, vendor_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,11 +18,11 @@ DAYS = int(os.environ.get("BENCH_DAYS", "20"))
 REATTRIBUTE_CALLS_PER_DAY = int(os.environ.get("BENCH_REATTRIBUTE_CALLS_PER_DAY", "5000"))
 REATTRIBUTE_DAYS = int(os.environ.get("BENCH_REATTRIBUTE_DAYS", "365"))
 #: Which sections to measure (comma-separated); a section not measured keeps its last figures.
-SECTIONS = os.environ.get("BENCH_SECTIONS", "pipeline,reattribution").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "pipeline,reattribution,reports,coldstart").split(",")
 REPORT = ROOT / "BENCHMARKS.md"
 HEADER = """# Benchmarks
 
-Written by `make bench` (`BENCH_SECTIONS=pipeline,reattribution` by default). Timings are ratios against
+Written by `make bench` (`BENCH_SECTIONS=pipeline,reattribution,reports,coldstart` by default). Timings are ratios against
 a baseline measured in the same run: these machines are noisy, so compare ratios, not seconds.
 """
 
@@ -61,6 +61,10 @@ def main() -> int:
         measured.update(sections("\n" + pipeline_section()))
     if "reattribution" in SECTIONS:
         measured.update(sections("\n" + reattribution_section()))
+    if "reports" in SECTIONS:
+        measured.update(sections("\n" + reports.section(stamp())))
+    if "coldstart" in SECTIONS:
+        measured.update(sections("\n" + coldstart.section(stamp())))
     body = "\n".join({**kept, **measured}.values())
     REPORT.write_text(f"{HEADER}\n{body}", encoding="utf-8")
     return 0

@@ -22,8 +22,8 @@ SECTIONS = os.environ.get("BENCH_SECTIONS", "pipeline,reattribution,reports,cold
 REPORT = ROOT / "BENCHMARKS.md"
 HEADER = """# Benchmarks
 
-Written by `make bench` (`BENCH_SECTIONS=pipeline,reattribution,reports,coldstart` by default). Timings are ratios against
-a baseline measured in the same run: these machines are noisy, so compare ratios, not seconds.
+Written by `make bench` (`BENCH_SECTIONS=pipeline,reattribution,reports,coldstart` by default). Timings are
+ratios against a baseline measured in the same run: these machines are noisy, so compare ratios, not seconds.
 """
 
 

@@ -35,14 +35,8 @@ class DirectoryObjects:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def put(
-        self,
-        key: str,
-        body: bytes,
-        *,
-        content_type: str = "application/octet-stream",
-        metadata: dict[str, str] | None = None,
-    ) -> None:
+    def put(self, key: str, body: bytes, **_options: object) -> None:
+        """`ObjectStore.put`: a directory has no content type nor metadata to keep."""
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)

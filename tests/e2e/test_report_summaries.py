@@ -10,28 +10,15 @@ from zoneinfo import ZoneInfo
 
 import boto3
 
-from tests.e2e.backfill_api import Client, wait_idle
+from tests.e2e.backfill_api import Client, ringostat_connector, wait_idle
 
-RINGOSTAT_KEY = "ringostat-demo-auth-key"
 ZONE = "Europe/Kyiv"
 
 
 def test_a_loaded_connector_is_reported_from_its_daily_and_month_summaries(stack: dict[str, str]) -> None:
     client = Client(stack)
     project = client.call("POST", "/projects", json={"name": "Сводки", "timezone": ZONE})
-    checked = client.call(
-        "POST", f"/projects/{project['id']}/connectors/ringostat/check", json={"auth_key": RINGOSTAT_KEY}
-    )
-    connector = client.call(
-        "POST",
-        f"/projects/{project['id']}/connectors",
-        json={
-            "vendor": "ringostat",
-            "name": "Calls",
-            "vendor_account_id": checked["accounts"][0]["id"],
-            "credentials_ref": checked["credentials_ref"],
-        },
-    )
+    connector = ringostat_connector(client, project["id"])
     wait_idle(client, connector["id"], 1)
 
     today = datetime.now(ZoneInfo(ZONE)).date()

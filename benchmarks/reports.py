@@ -28,7 +28,8 @@ from leadhub.store.daily import READERS, DailySummaries
 from leadhub.store.objects import ObjectStore
 from leadhub.store.partitions import CONVERSIONS, Partition, PartitionStore
 
-LAST_DAY = date(2026, 11, 30)
+#: Not a month's end: a range ending there has partial months at both edges, as a "last N days" report has.
+LAST_DAY = date(2026, 11, 20)
 RANGES = (30, 90, 365)
 _SERVER = """
 import sys, time
@@ -117,15 +118,15 @@ def stored_project(project_id: str, days: int, per_day: int) -> Project:
 
 
 def report_seconds(project: Project, days: int, group_by: str = "source,traffic_type,campaign") -> tuple[float, float]:
-    """The first report over these days (it makes the month summaries it needs), then the best of three."""
+    """The first report over these days (it makes the month summaries it needs), then the best of five."""
     start = LAST_DAY - timedelta(days=days - 1)
     query = ReportQuery.model_validate({"from": start.isoformat(), "to": LAST_DAY.isoformat(), "group_by": group_by})
     visible = frozenset({("c1", "calls")})
     first = best_of(1, lambda: conversion_report(project.project_id, query, visible=visible))
-    return first, best_of(3, lambda: conversion_report(project.project_id, query, visible=visible))
+    return first, best_of(5, lambda: conversion_report(project.project_id, query, visible=visible))
 
 
-def floor_seconds(objects: int, repeat: int = 3) -> float:
+def floor_seconds(objects: int, repeat: int = 5) -> float:
     """GET `objects` tiny objects with the report's thread count: the cost of one object per day."""
     store = ObjectStore()
     keys = [f"floor/object-{number:04d}" for number in range(objects)]
@@ -177,7 +178,7 @@ source × traffic type × campaign × ad × keyword that occurred). The embedded
 own process. A report lists the days asked for and reads one summary per day ({READERS} at a time), or one
 per calendar month wholly inside the range when it does not group by date; it never reads a conversion.
 The first report over a range makes the month summaries it lacks (from the days' summaries) and stores
-them; "then" is the best of three after it. The floor: GETting one tiny object per day of the range (and
+them; "then" is the best of five after it. The floor: GETting one tiny object per day of the range (and
 one each side), the same way, in the same run — what reading one object per day costs at least.
 
 | days | conversions | first report, s | then, s | floor, s | then ÷ floor |

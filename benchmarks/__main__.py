@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from benchmarks import reattribution, roistat_crm
+from benchmarks import coldstart, reattribution, reports, roistat_crm
 from benchmarks.pipeline import dlt_pipeline, leadhub_pipeline, peak_mib, timed, vendor_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,12 +18,12 @@ DAYS = int(os.environ.get("BENCH_DAYS", "20"))
 REATTRIBUTE_CALLS_PER_DAY = int(os.environ.get("BENCH_REATTRIBUTE_CALLS_PER_DAY", "5000"))
 REATTRIBUTE_DAYS = int(os.environ.get("BENCH_REATTRIBUTE_DAYS", "365"))
 #: Which sections to measure (comma-separated); a section not measured keeps its last figures.
-SECTIONS = os.environ.get("BENCH_SECTIONS", "pipeline,reattribution,roistat_crm").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "pipeline,reattribution,roistat_crm,reports,coldstart").split(",")
 REPORT = ROOT / "BENCHMARKS.md"
 HEADER = """# Benchmarks
 
-Written by `make bench` (`BENCH_SECTIONS=pipeline,reattribution` by default). Timings are ratios against
-a baseline measured in the same run: these machines are noisy, so compare ratios, not seconds.
+Written by `make bench` (`BENCH_SECTIONS=pipeline,reattribution,reports,coldstart` by default). Timings are
+ratios against a baseline measured in the same run: these machines are noisy, so compare ratios, not seconds.
 """
 
 
@@ -63,6 +63,10 @@ def main() -> int:
         measured.update(sections("\n" + reattribution_section()))
     if "roistat_crm" in SECTIONS:
         measured.update(sections("\n" + roistat_crm.section()))
+    if "reports" in SECTIONS:
+        measured.update(sections("\n" + reports.section(stamp())))
+    if "coldstart" in SECTIONS:
+        measured.update(sections("\n" + coldstart.section(stamp())))
     body = "\n".join({**kept, **measured}.values())
     REPORT.write_text(f"{HEADER}\n{body}", encoding="utf-8")
     return 0

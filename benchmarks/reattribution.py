@@ -30,15 +30,21 @@ FIRST_DAY = date(2025, 12, 1)
 
 
 class DirectoryObjects:
-    """The bucket as a local directory: put / get / keys, as `ObjectStore` offers them."""
+    """The bucket as a local directory: put / get / keys / etag, as `ObjectStore` offers them."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def put(self, key: str, body: bytes, *, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, body: bytes, **_options: object) -> None:
+        """`ObjectStore.put`: a directory has no content type nor metadata to keep."""
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
+
+    def etag(self, key: str) -> str:
+        """What tells one version of the object from another (a daily summary records its partition's)."""
+        stat = (self.root / key).stat()
+        return f"{stat.st_mtime_ns}-{stat.st_size}"
 
     def get(self, key: str) -> bytes:
         return (self.root / key).read_bytes()

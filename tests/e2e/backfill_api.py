@@ -8,6 +8,8 @@ from typing import Any
 
 import requests
 
+RINGOSTAT_KEY = "ringostat-demo-auth-key"
+
 
 class Client:
     def __init__(self, stack: dict[str, str]) -> None:
@@ -42,3 +44,21 @@ def wait_idle(client: Client, connector_id: str, version: int) -> dict[str, Any]
 def change(client: Client, connector_id: str, settings: dict[str, Any]) -> int:
     """Saves a settings change; the settings version it made."""
     return int(client.call("PATCH", f"/connectors/{connector_id}/settings", json=settings)["settings_version"])
+
+
+def ringostat_connector(client: Client, project_id: str, **settings: Any) -> dict[str, Any]:
+    """A Ringostat connector of the simulator's demo account, created through the check, then synced."""
+    check = client.call("POST", f"/projects/{project_id}/connectors/ringostat/check", json={"auth_key": RINGOSTAT_KEY})
+    connector: dict[str, Any] = client.call(
+        "POST",
+        f"/projects/{project_id}/connectors",
+        json={
+            "vendor": "ringostat",
+            "name": "Calls",
+            "vendor_account_id": check["accounts"][0]["id"],
+            "credentials_ref": check["credentials_ref"],
+            "settings": settings,
+        },
+    )
+    client.call("POST", f"/connectors/{connector['id']}/sync")
+    return connector

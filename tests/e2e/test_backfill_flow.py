@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
-from tests.e2e.backfill_api import Client, change, wait_idle
+from tests.e2e.backfill_api import Client, change, ringostat_connector, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-RINGOSTAT_KEY = "ringostat-demo-auth-key"
 ZONE = "Europe/Kyiv"
 #: Seed 001: what Ringostat calls with no campaign show as.
 UNDEFINED = "Неизвестная кампания"
@@ -46,22 +45,8 @@ def test_every_archive_day_follows_the_static_channels_the_kpi_mode_and_the_hist
     client: Client, stack: dict[str, str]
 ) -> None:
     project = client.call("POST", "/projects", json={"name": "Backfill", "timezone": ZONE})
-    check = client.call(
-        "POST", f"/projects/{project['id']}/connectors/ringostat/check", json={"auth_key": RINGOSTAT_KEY}
-    )
-    connector = client.call(
-        "POST",
-        f"/projects/{project['id']}/connectors",
-        json={
-            "vendor": "ringostat",
-            "name": "Calls",
-            "vendor_account_id": check["accounts"][0]["id"],
-            "credentials_ref": check["credentials_ref"],
-            "settings": {"history_days": FIRST_HISTORY},
-        },
-    )
+    connector = ringostat_connector(client, project["id"], history_days=FIRST_HISTORY)
     connector_id = connector["id"]
-    client.call("POST", f"/connectors/{connector_id}/sync")
     wait_idle(client, connector_id, 1)
     before = by_day_and_campaign(client, project["id"], FIRST_HISTORY)
     assert len(before) >= FIRST_HISTORY - 1  # the demo data ends today in UTC, the project's day may be later

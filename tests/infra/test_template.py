@@ -76,7 +76,8 @@ def test_functions_and_layer_run_on_python_3_13(document: dict[str, Any]) -> Non
         assert function["Properties"].get("Runtime", "python3.13") == "python3.13", name
     layer = document["Resources"]["CommonLayer"]
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"  # compiles the bytecode SAM's builder leaves out
+    assert "build-CommonLayer:" in (ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
     assert (ROOT / layer["Properties"]["ContentUri"] / "leadhub" / "__init__.py").exists()
     assert (ROOT / layer["Properties"]["ContentUri"] / "requirements.txt").exists()
 

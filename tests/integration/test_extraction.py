@@ -27,6 +27,8 @@ from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.daily import summaries_prefix
+from leadhub.store.objects import ObjectStore
 from leadhub.store.secrets import SecretStore
 from simulators.ringostat import RingostatScenario, RingostatSimulator
 from tests.integration.ringostat_marks import call_marks
@@ -225,6 +227,7 @@ def test_deleting_keeps_the_data_unless_purged(world: World) -> None:
 
     purged = Connectors().delete(ACCOUNT, world.connector_id, purge=True)
     assert purged["purged_objects"] > 0
+    assert not list(ObjectStore().keys(summaries_prefix(world.project_id, world.connector_id)))
     assert sum(world.report().values()) == sum(loaded.values())  # only the kept connector's data is left
 
 

@@ -14,21 +14,20 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart, LineChart
 
+from leadhub.models.measures import summarise
 from leadhub.reports.conversions import Report, ReportQuery, aggregate, conversion_report
 from leadhub.reports.xlsx import CHART_ROWS, report_xlsx
+from leadhub.store.partitions import CONVERSIONS, Partition
 
 
-class Partitions:
-    """Stands in for the partition store: the rows of one connector's stream."""
+class Summaries:
+    """Stands in for the daily summaries: one connector's stream, its rows summarised as a partition's are."""
 
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
 
-    def partitions(self, *_: Any, **__: Any) -> list[Any]:
-        return [type("P", (), {"connector_id": "c1", "stream": "calls"})()]
-
-    def read(self, _: Any) -> Iterator[dict[str, Any]]:
-        return iter(self.rows)
+    def cells(self, *_: Any, **__: Any) -> Iterator[tuple[Partition, list[dict[str, Any]]]]:
+        yield Partition(CONVERSIONS, "p1", "c1", "calls", date(2026, 11, 3)), summarise(self.rows)
 
 
 def conversion(day: str, kind: str = "call", **fields: Any) -> dict[str, Any]:
@@ -45,7 +44,7 @@ def conversion(day: str, kind: str = "call", **fields: Any) -> dict[str, Any]:
 
 def report(rows: list[dict[str, Any]], group_by: str, start: str = "2026-11-01", end: str = "2026-11-05") -> Report:
     query = ReportQuery.model_validate({"from": start, "to": end, "group_by": group_by})
-    return conversion_report("p1", query, Partitions(rows))  # type: ignore[arg-type]
+    return conversion_report("p1", query, Summaries(rows))  # type: ignore[arg-type]
 
 
 def book(built: Report) -> Any:
@@ -144,11 +143,11 @@ def test_the_measures_have_columns_of_their_own() -> None:
 
 def test_aggregate_keeps_connectors_apart() -> None:
     query = ReportQuery.model_validate({"from": "2026-11-01", "to": "2026-11-05", "group_by": "source"})
-    rows = [
-        (conversion("2026-11-02"), "roistat-1", "calls"),
-        (conversion("2026-11-02", vendor="ringostat"), "rs", "calls"),
+    cells = [
+        *((cell, "roistat-1", "calls") for cell in summarise([conversion("2026-11-02")])),
+        *((cell, "rs", "calls") for cell in summarise([conversion("2026-11-02", vendor="ringostat")])),
     ]
-    _, per_connector = aggregate(rows, query)
+    _, per_connector = aggregate(cells, query)
     assert {key: tally.inquiries for key, tally in per_connector.items()} == {
         ("roistat-1", "roistat"): 1,
         ("rs", "ringostat"): 1,

@@ -22,14 +22,6 @@ from decimal import Decimal
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.packaging.core import DocumentProperties
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.writer.excel import ExcelWriter
-
 TEXT_FORMAT = "@"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -49,8 +41,8 @@ _UNWRITABLE = r"[\x00-\x08\x0b-\x1f\ufffe\uffff]"
 # after it is escaped (the escape of that character supplies the sequence's closing underscore).
 _NEEDS_ESCAPE = re.compile(rf"_(?=x[0-9A-Fa-f]{{4}}(?:_|{_UNWRITABLE}))|{_UNWRITABLE}")
 _ESCAPE_SEQUENCE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-# What openpyxl raises on bytes that are not a readable XLSX package.
-_UNREADABLE = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, ParseError, EOFError)
+# What openpyxl raises on bytes that are not a readable XLSX package (and its InvalidFileException).
+_UNREADABLE = (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -78,6 +70,12 @@ def write_table(
     None leaves a cell empty; str, bool, int, float, Decimal, date and datetime keep their types.
     Excel has no time zones, so an aware datetime is written in UTC.
     """
+    # openpyxl is imported by what writes or reads a workbook, not with the module: most invocations of
+    # a function never touch XLSX, and it is a tenth of a second of every cold start
+    from openpyxl import Workbook
+    from openpyxl.packaging.core import DocumentProperties
+    from openpyxl.utils import get_column_letter
+
     if not columns:
         raise ValueError("a table needs at least one column")
     workbook = Workbook(write_only=True)
@@ -132,6 +130,8 @@ def read_table(data: bytes, expected_headers: Sequence[str]) -> Iterator[tuple[i
 
 
 def _lay_out(sheet: Any, columns: Sequence[Column]) -> None:
+    from openpyxl.utils import get_column_letter
+
     # Write-only sheets take their layout before the first row is appended.
     sheet.freeze_panes = "A2"
     for index, column in enumerate(columns, start=1):
@@ -143,6 +143,8 @@ def _lay_out(sheet: Any, columns: Sequence[Column]) -> None:
 
 
 def _header_cell(sheet: Any, header: str) -> Any:
+    from openpyxl.styles import Font
+
     cell = _text_cell(sheet, header)
     cell.font = Font(bold=True)
     return cell
@@ -156,6 +158,8 @@ def _typed_row(sheet: Any, columns: Sequence[Column], values: Sequence[object], 
 
 
 def _typed_cell(sheet: Any, value: object, column: Column) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
     if isinstance(value, str):
         cell = _text_cell(sheet, value, column.header)
     elif isinstance(value, bool | int | float | Decimal):
@@ -174,6 +178,8 @@ def _typed_cell(sheet: Any, value: object, column: Column) -> Any:
 
 
 def _text_cell(sheet: Any, text: str, header: str | None = None) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
     if len(text) > _MAX_CELL_TEXT:
         where = f"column {header!r}: " if header else ""
         raise ValueError(f"{where}a cell holds at most {_MAX_CELL_TEXT} characters, got {len(text)}")
@@ -210,6 +216,8 @@ def _unescaped(match: re.Match[str]) -> str:
 
 
 def _stored_package(workbook: Any) -> bytes:
+    from openpyxl.writer.excel import ExcelWriter
+
     # Stored, not deflated: the package is compressed once, when its entry times are fixed.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
@@ -237,10 +245,13 @@ def _not_a_workbook() -> SpreadsheetError:
 
 
 def _open_workbook(data: bytes) -> Any:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         # data_only: a formula counts as the value the user sees, not as its text.
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except _UNREADABLE as error:
+    except (*_UNREADABLE, InvalidFileException) as error:
         raise _not_a_workbook() from error
 
 

@@ -30,6 +30,7 @@ from leadhub.models.job import JobControl, StopReason
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.daily import DailySummaries
 from leadhub.store.jobs import JobStore
 from leadhub.store.partitions import CONVERSIONS, RAW, Partition, PartitionStore
 from leadhub.store.sync_state import SyncStateStore
@@ -271,8 +272,10 @@ class ConnectorRun:
         project, connector = self.connector.project_id, self.connector_id
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is not None:
-            lines = (conversion_json(conversion) for conversion in reader.normalise(raw, day))
-            self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
+            conversions = list(reader.normalise(raw, day))
+            target = Partition(CONVERSIONS, project, connector, reader.name, day)
+            self.partitions.replace_lines(target, (conversion_json(conversion) for conversion in conversions))
+            DailySummaries(self.partitions.objects).record(target, conversions)  # what reports read
             crm_feed.day_stored(self.connector, reader.name, day, raw, partitions=self.partitions)
         return len(raw)
 

@@ -25,6 +25,7 @@ from leadhub.models.conversion import conversion_json
 from leadhub.models.job import JobControl, StopReason
 from leadhub.store import errors as store_errors
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.daily import DailySummaries
 from leadhub.store.jobs import JobStore
 from leadhub.store.partitions import CONVERSIONS, RAW, Partition, PartitionStore
 from leadhub.store.secrets import SecretStore
@@ -66,9 +67,11 @@ def _latest_statuses(partitions: PartitionStore, raw: list[Partition]) -> list[d
 
 def rebuild_day(partitions: PartitionStore, raw: Partition, normalise: Normaliser) -> int:
     """Replace the day's conversion partition with its raw rows normalised again; answers how many."""
-    conversions = normalise(list(partitions.read(raw)), raw.day)
+    conversions = list(normalise(list(partitions.read(raw)), raw.day))
     target = Partition(CONVERSIONS, raw.project_id, raw.connector_id, raw.stream, raw.day)
-    return partitions.replace_lines(target, (conversion_json(conversion) for conversion in conversions))
+    count = partitions.replace_lines(target, (conversion_json(conversion) for conversion in conversions))
+    DailySummaries(partitions.objects).record(target, conversions)
+    return count
 
 
 @dataclass

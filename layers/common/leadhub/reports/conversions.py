@@ -1,7 +1,9 @@
 """Conversions of a project, measured by the dimensions a marketer groups by.
 
-The measures are defined once, here (`Tally`), and never summed into one figure: inquiries
+The measures are defined once (`models/measures.Tally`) and never summed into one figure: inquiries
 (обращения), deals by status group, revenue (paid deals) and forecast revenue (in progress + paid).
+A report adds up the daily summaries of the partitions (`store/daily`), not the conversions: its
+time grows with the days asked for, not with the conversions in them.
 
 The partitions are cut by the vendor account's day; a report groups by the conversion's date in
 the project's time zone, so it reads one day more on each side and filters on `local_date`.
@@ -17,7 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from leadhub.models.conversion import Kind
-from leadhub.store.partitions import CONVERSIONS, PartitionStore
+from leadhub.models.measures import Tally
+from leadhub.store.daily import DailySummaries
 
 Dimension = Literal[
     "date", "source", "traffic_type", "campaign", "content", "keyword", "kind", "vendor", "connector", "stream"
@@ -89,9 +92,6 @@ STATUS_GROUPS: dict[str, str] = {
     "canceled": "Отменено",
     "not_counted": "Не учитывается",
 }
-#: The groups whose amount is expected money: forecast revenue.
-FORECAST_GROUPS = frozenset({"progress", "paid"})
-DEAL = Kind.ORDER.value
 
 MEASURES_DESCRIPTION = (
     "Measures, never summed into one figure: `inquiries` «Обращения» — calls and proxy leads (forms, chats), "
@@ -158,55 +158,6 @@ class Report(BaseModel):
     )
 
 
-class Tally:
-    """The measures of a set of conversions, added up one conversion at a time (the one definition)."""
-
-    __slots__ = ("deals", "forecast_revenue", "inquiries", "revenue")
-
-    def __init__(self) -> None:
-        self.inquiries = 0
-        self.deals: dict[str, int] = dict.fromkeys(STATUS_GROUPS, 0)
-        self.revenue = 0.0
-        self.forecast_revenue = 0.0
-
-    def add(self, row: dict[str, Any]) -> None:
-        if row["kind"] == DEAL:
-            group = row.get("status_type") or "not_counted"
-            self.deals[group if group in self.deals else "not_counted"] += 1
-            amount = float(row.get("revenue") or 0.0)
-            if group == "paid":
-                self.revenue += amount
-            if "forecast_revenue" in row:
-                self.forecast_revenue += float(row["forecast_revenue"] or 0.0)
-            elif group in FORECAST_GROUPS:
-                self.forecast_revenue += amount
-        elif is_inquiry(row):
-            self.inquiries += 1
-
-    def absorb(self, other: Tally) -> None:
-        for group, count in other.deals.items():
-            self.deals[group] += count
-        self.inquiries += other.inquiries
-        self.revenue += other.revenue
-        self.forecast_revenue += other.forecast_revenue
-
-    def measures(self) -> dict[str, Any]:
-        return {
-            "inquiries": self.inquiries,
-            "deals": Deals(**self.deals, total=sum(self.deals.values())),
-            "revenue": round(self.revenue, 2),
-            "forecast_revenue": round(self.forecast_revenue, 2),
-        }
-
-
-def is_inquiry(row: dict[str, Any]) -> bool:
-    """A call or a proxy lead that is an inquiry of its own: not a deal, not a proxy lead Roistat made up
-    for a CRM deal (`inquiry` false, or `extra.artificial` on rows stored before that field)."""
-    if "inquiry" in row:
-        return bool(row["inquiry"])
-    return row["kind"] != DEAL and not (row.get("extra") or {}).get("artificial")
-
-
 def _value(row: dict[str, Any], dimension: str, connector: str, stream: str) -> str:
     if dimension == "date":
         return str(row["local_date"])
@@ -221,19 +172,21 @@ def _value(row: dict[str, Any], dimension: str, connector: str, stream: str) -> 
 Totals = dict[tuple[str, ...], Tally]
 
 
-def aggregate(rows: Iterable[tuple[dict[str, Any], str, str]], query: ReportQuery) -> tuple[Totals, Totals]:
-    """(conversion, connector, stream) rows → the measures per dimension values, and per connector
-    (keyed by (connector id, vendor))."""
+def aggregate(cells: Iterable[tuple[dict[str, Any], str, str]], query: ReportQuery) -> tuple[Totals, Totals]:
+    """(cell, connector, stream) of the daily summaries → the measures per dimension values, and per
+    connector (keyed by (connector id, vendor))."""
     first, last = query.date_from.isoformat(), query.date_to.isoformat()
     totals: Totals = defaultdict(Tally)
     per_connector: Totals = defaultdict(Tally)
-    for row, connector, stream in rows:
-        if not first <= row["local_date"] <= last:
+    for cell, connector, stream in cells:
+        day = cell.get("local_date")  # a month's cells have none: they are inside the range
+        if day is not None and not first <= day <= last:
             continue
-        if query.kind is not None and row["kind"] != query.kind.value:
+        if query.kind is not None and cell["kind"] != query.kind.value:
             continue
-        totals[tuple(_value(row, dimension, connector, stream) for dimension in query.group_by)].add(row)
-        per_connector[(connector, str(row.get("vendor") or ""))].add(row)
+        tally = Tally.of_cell(cell)
+        totals[tuple(_value(cell, dimension, connector, stream) for dimension in query.group_by)].absorb(tally)
+        per_connector[(connector, str(cell.get("vendor") or ""))].absorb(tally)
     return totals, per_connector
 
 
@@ -260,23 +213,22 @@ def _day_after(day: date) -> date:
 def conversion_report(
     project_id: str,
     query: ReportQuery,
-    partitions: PartitionStore | None = None,
+    summaries: DailySummaries | None = None,
     visible: frozenset[tuple[str, str]] | None = None,
 ) -> Report:
-    """`visible`: the (connector, stream) pairs that count (None: every stored partition)."""
-    partitions = partitions or PartitionStore()
+    """`visible`: the (connector, stream) pairs that count (None: every stored partition). Reads one daily
+    summary per day and (connector, stream), never the conversions themselves (`store/daily`)."""
+    summaries = summaries or DailySummaries()
 
-    def rows() -> Iterable[tuple[dict[str, Any], str, str]]:
-        found = partitions.partitions(
-            CONVERSIONS, project_id, start=_day_before(query.date_from), end=_day_after(query.date_to)
-        )
-        for partition in found:
-            if visible is not None and (partition.connector_id, partition.stream) not in visible:
-                continue
-            for row in partitions.read(partition):
-                yield row, partition.connector_id, partition.stream
+    def cells() -> Iterable[tuple[dict[str, Any], str, str]]:
+        whole = None if "date" in query.group_by else (query.date_from, query.date_to)
+        start, end = _day_before(query.date_from), _day_after(query.date_to)
+        found = summaries.cells(project_id, start=start, end=end, pairs=visible, undated_within=whole)
+        for partition, day in found:
+            for cell in day:
+                yield cell, partition.connector_id, partition.stream
 
-    totals, per_connector = aggregate(rows(), query)
+    totals, per_connector = aggregate(cells(), query)
     everything = Tally()
     for tally in totals.values():
         everything.absorb(tally)

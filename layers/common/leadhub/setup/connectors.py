@@ -27,6 +27,7 @@ from leadhub.setup.duplication import duplication_warnings
 from leadhub.setup.pending import PendingCredentials
 from leadhub.setup.settings_changes import NEW_SETTINGS, SettingsChanges, changed
 from leadhub.store.connectors import ConnectorStore
+from leadhub.store.daily import summaries_prefix
 from leadhub.store.jobs import JobStore
 from leadhub.store.objects import ObjectStore
 from leadhub.store.partitions import STATE, connector_prefix, data_prefixes
@@ -315,7 +316,10 @@ class Connectors:
         self.objects.delete_prefix(connector_prefix(STATE, connector.project_id, connector_id))
         removed = 0
         if purge:
-            for prefix in data_prefixes(connector.project_id, connector_id):
+            for prefix in [
+                *data_prefixes(connector.project_id, connector_id),
+                summaries_prefix(connector.project_id, connector_id),
+            ]:
                 removed += self.objects.delete_prefix(prefix)
         return {"id": connector_id, "deleted": True, "purged_objects": removed, "data_kept": not purge}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from leadhub.exports.links import Link, publish_xlsx
 from leadhub.reports.conversions import Report, ReportQuery, conversion_report
-from leadhub.reports.xlsx import report_xlsx
 from leadhub.setup.connectors import Connectors
 from leadhub.setup.projects import Projects
 from leadhub.setup.status import report_coverage
@@ -32,6 +31,8 @@ def _covered_report(account_id: str, project_id: str, zone: str, query: ReportQu
 
 
 def project_report_file(account_id: str, project_id: str, query: ReportQuery) -> Link:
+    from leadhub.reports.xlsx import report_xlsx  # openpyxl: loaded by the one route that writes a workbook
+
     project = Projects().get(account_id, project_id)
     report = _covered_report(account_id, project.id, project.timezone, query)
     return publish_xlsx(

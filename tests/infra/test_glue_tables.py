@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from devstack import template
+from leadhub.connectors.registry import SPECS
 from leadhub.models.conversion import Conversion, Kind, conversion_json
 from leadhub.models.measures import summarise
 from leadhub.store.daily import summary_key
@@ -72,3 +73,10 @@ def test_a_table_projects_the_keys_the_store_writes(name: str, key: str) -> None
         folder = folder.replace(f"${{!{partition_key}}}", value)
     assert key.startswith(folder)
     assert [column["Name"] for column in table(name)["PartitionKeys"]] == list(values)
+
+
+@pytest.mark.parametrize("name", ["ConversionsTable", "ConversionsDailyTable"])
+def test_a_table_projects_every_stream_a_vendor_extracts(name: str) -> None:
+    projected = set(table(name)["Parameters"]["projection.stream.values"].split(","))
+    extracted = {stream.name for spec in SPECS.values() for stream in spec.streams if stream.kpi_kind is not None}
+    assert extracted <= projected, f"Athena would not see {sorted(extracted - projected)}"

@@ -12,7 +12,7 @@ from devstack.aws import EmbeddedAws, provision_from_template, use_endpoint
 from devstack.scheduler import LocalInvoker, LocalScheduler, scheduled_inputs
 from devstack.streams import StreamPump
 from devstack.vendors import VENDORS, DemoVendor
-from leadhub.jobs.dispatch import use_local_runner
+from leadhub.jobs.dispatch import PLAN_IMPORT_TARGET, use_local_runner
 from leadhub.store.tokens import AccountStore, TokenStore, new_token
 
 DEV_ACCOUNT = "dev-account"
@@ -33,6 +33,8 @@ class LocalStack:
     invoker: LocalInvoker | None = None
     scheduler: LocalScheduler | None = None
     pump: StreamPump | None = None
+    plan_import_invoker: LocalInvoker | None = None
+    plan_import_scheduler: LocalScheduler | None = None
 
     def start(self) -> dict[str, str]:
         # vendors first: their base URLs go into the environment the settings are read from
@@ -55,6 +57,15 @@ class LocalStack:
         use_local_runner(self.invoker)
         self.scheduler = LocalScheduler(self.invoker, scheduled_inputs(), self.schedule_seconds)
         self.scheduler.start()
+        # Calltouch plan imports: their own function, started by the API, continuing itself, and resumed
+        # by its schedule once the daily API points refill
+        plan_import: Any = importlib.import_module("plan_import.app").lambda_handler
+        self.plan_import_invoker = LocalInvoker(plan_import)
+        use_local_runner(self.plan_import_invoker, PLAN_IMPORT_TARGET)
+        self.plan_import_scheduler = LocalScheduler(
+            self.plan_import_invoker, scheduled_inputs("PlanImportFunction"), self.schedule_seconds
+        )
+        self.plan_import_scheduler.start()
         # the connectors table's stream into the backfill function, as its event-source mapping would
         backfill: Any = importlib.import_module("backfill.app").lambda_handler
         self.pump = StreamPump(backfill, "BackfillFunction")
@@ -71,6 +82,10 @@ class LocalStack:
             self.pump.stop()
         if self.invoker:
             self.invoker.stop()
+        if self.plan_import_scheduler:
+            self.plan_import_scheduler.stop()
+        if self.plan_import_invoker:
+            self.plan_import_invoker.stop()
         if self.api:
             self.api.stop()
         for demo in self.vendors.values():

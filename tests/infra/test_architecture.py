@@ -51,7 +51,9 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "jobs": FOUNDATION | {"store", "connectors", "extract"},
     # setup starts an extraction on demand (POST /connectors/{id}/sync) and shows jobs in the status.
     "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "jobs"},
-    "api": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs"},
+    # Calltouch plan imports: checks, sheets, and the sending job (started through jobs.dispatch).
+    "plans": FOUNDATION | {"store", "vendors", "exports", "jobs"},
+    "api": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs", "plans"},
     # The accounts-and-tokens CLI: an entry point beside the API, not under it.
     "admin": FOUNDATION | {"store", "setup"},
 }

@@ -22,7 +22,7 @@ from leadhub import __version__
 from leadhub.api.contract import SECURITY_SCHEMES, ContractResolver
 from leadhub.api.edge import request_id, unexpected_failure
 from leadhub.api.problems import problem
-from leadhub.api.routers import connectors, health, projects, reports, static_channels
+from leadhub.api.routers import connectors, health, plan_imports, projects, reports, static_channels
 from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
@@ -35,7 +35,14 @@ DESCRIPTION = (
     "Every route but /health needs `Authorization: Bearer <token>` (Swagger UI: **Authorize**). "
     "Bodies are JSON (`Content-Type: application/json`). Every 4xx and 5xx answer is an `ErrorAnswer`."
 )
-ROUTERS = (health.router, projects.router, connectors.router, static_channels.router, reports.router)
+ROUTERS = (
+    health.router,
+    projects.router,
+    connectors.router,
+    static_channels.router,
+    reports.router,
+    plan_imports.router,
+)
 
 
 def to_json(body: Any) -> str:

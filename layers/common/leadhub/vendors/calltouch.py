@@ -35,8 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from leadhub.redaction import redact
 from leadhub.vendors import errors
-from leadhub.vendors.ratelimit import Rate
-from leadhub.vendors.transport import Transport, VendorPolicy
+from leadhub.vendors.ratelimit import Rate, RateLimiter
+from leadhub.vendors.transport import Transport, VendorPolicy, parse_retry_after
 
 VENDOR = "calltouch"
 BASE_URL = "https://api.calltouch.ru"
@@ -154,6 +154,19 @@ class PlanValidationError(errors.RequestRejected):
         }
 
 
+class PointsExhausted(errors.RateLimited):
+    """The project's daily API points are spent (seed 004): nothing more until the budget refills.
+
+    Calltouch's answer for it is [GAP]; a 429 whose Retry-After is longer than any per-second limit
+    needs (`POINTS_RETRY_AFTER_SECONDS`) is read as this."""
+
+    explanation = "Calltouch's daily API points are spent; Leadhub resumes when they refill."
+
+
+#: A Retry-After longer than this is no per-second limit: the daily points budget is spent.
+POINTS_RETRY_AFTER_SECONDS = 60.0
+
+
 class ImportStillRunning(errors.VendorTimeout):
     explanation = "Calltouch is still importing the plans; Leadhub will check again later."
 
@@ -173,7 +186,10 @@ class CalltouchClient:
         max_plan_items: int = MAX_PLAN_ITEMS,
         calls_page_size: int = MAX_CALLS_PAGE_SIZE,
         calls_max_days: int = MAX_CALLS_RANGE_DAYS,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        """`limiter`: the per-IP limit shared with other processes (plans.slots); by default one
+        per process and credential set."""
         self._access_token = access_token
         self._calls_api_token = calls_api_token or access_token
         self._site_id = site_id
@@ -189,6 +205,7 @@ class CalltouchClient:
             classify=_classify,
             session=session,
             sleep=sleep,
+            limiter=limiter,
         )
 
     @property
@@ -208,6 +225,13 @@ class CalltouchClient:
                 raise error.shifted(offset, batches) from None
             batches.append(PlanImportBatch(import_id=import_id, accepted=len(chunk), first_index=offset))
         return batches
+
+    def add_plan_chunk(self, chunk: Sequence[Mapping[str, Any]]) -> int:
+        """Send one chunk of ≤ 100 wire rows; its import log id. PlanValidationError names rows by
+        their index in this chunk."""
+        if len(chunk) > self._max_plan_items:
+            raise ValueError(f"a plans-import chunk holds at most {self._max_plan_items} items")
+        return self._send_plans([dict(item) for item in chunk])
 
     def _send_plans(self, chunk: list[dict[str, Any]]) -> int:
         response, body = self._transport.request_json(
@@ -300,6 +324,9 @@ def _data_of(body: Any) -> dict[str, Any] | None:
 def _classify(response: requests.Response) -> errors.VendorError | None:
     if response.status_code < 400:
         return None
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if response.status_code == 429 and retry_after is not None and retry_after > POINTS_RETRY_AFTER_SECONDS:
+        return PointsExhausted(VENDOR, "daily API points spent", status=429, retry_after=retry_after)
     try:
         body = response.json()
     except ValueError:

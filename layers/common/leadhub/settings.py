@@ -42,7 +42,7 @@ class Settings(BaseModel):
     calltouch_requests_per_second: int = Field(5, alias="CALLTOUCH_REQUESTS_PER_SECOND", ge=1)
     #: The second the limit is kept over, stretched a little: Calltouch counts arrivals, and a request
     #: sent on time can arrive late, bunched with the next one.
-    calltouch_rate_period_seconds: float = Field(1.05, alias="CALLTOUCH_RATE_PERIOD_SECONDS", gt=0)
+    calltouch_rate_period_seconds: float = Field(1.1, alias="CALLTOUCH_RATE_PERIOD_SECONDS", gt=0)
     #: Senders that share one source IP share one scope (a NAT gateway: the whole deployment).
     calltouch_rate_scope: str = Field("calltouch-egress", alias="CALLTOUCH_RATE_SCOPE", min_length=1)
 

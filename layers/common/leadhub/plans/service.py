@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from leadhub.clock import utc_now
 from leadhub.errors import InvalidRequest
-from leadhub.exports.links import Link, upload_xlsx_link
+from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link
 from leadhub.exports.xlsx import SpreadsheetError
 from leadhub.models.settings import Vendor
 from leadhub.plans import sheets
@@ -126,6 +126,14 @@ class PlanImports:
             sheet_rows=None,
             checked=check_items(items),
             send_valid_only=send_valid_only,
+        )
+
+    def template_link(self, account_id: str, connector_id: str) -> Link:
+        """The empty template (exports.links: under `exports/`, expiring like every export)."""
+        self.check_connector(account_id, connector_id)
+        owner = f"{account_id}/{connector_id}"
+        return publish_xlsx(
+            sheets.template(), owner=owner, name="calltouch-plan-template", rows=0, objects=self.objects
         )
 
     def upload_link(self, account_id: str, connector_id: str) -> Link:

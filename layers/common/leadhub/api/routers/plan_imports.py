@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
 from leadhub.api.routers.ids import id_path
-from leadhub.exports.links import XLSX, Link
-from leadhub.plans import sheets
+from leadhub.exports.links import Link
 from leadhub.plans.service import MAX_ITEMS, PlanImports, PlanImportView
 
 router = Router()
@@ -109,17 +108,15 @@ def upload_url(connector_id: ConnectorId) -> Link:
     "/connectors/<connector_id>/plan-imports/template",
     tags=Tags,
     **operation(
-        "The plan template (XLSX)",
-        "A sheet with seed 004's columns; «Тип метрики» is a drop-down list of Calltouch's metric types and "
-        "«Название метрики» a drop-down list of the names of the type chosen on the row (free text for "
+        "The plan template (XLSX), behind a link",
+        "A link that expires, to an XLSX with seed 004's columns; «Тип метрики» is a drop-down list of "
+        "Calltouch's metric types and «Название метрики» a drop-down list of the names of the type chosen on the row (free text for "
         "«Пользовательские» and «Цели», the project's own columns and goals).",
         errors=ON_CONNECTOR,
     ),
 )
-def template(connector_id: ConnectorId) -> Response[bytes]:
-    PlanImports().check_connector(current_account(router), connector_id)
-    headers = {"Content-Disposition": 'attachment; filename="calltouch-plan-template.xlsx"'}
-    return Response(HTTPStatus.OK.value, XLSX, sheets.template(), headers=headers)
+def template(connector_id: ConnectorId) -> Link:
+    return PlanImports().template_link(current_account(router), connector_id)
 
 
 @router.get(

@@ -110,8 +110,8 @@ def upload_url(connector_id: ConnectorId) -> Link:
     **operation(
         "The plan template (XLSX), behind a link",
         "A link that expires, to an XLSX with seed 004's columns; «Тип метрики» is a drop-down list of "
-        "Calltouch's metric types and «Название метрики» a drop-down list of the names of the type chosen on the row (free text for "
-        "«Пользовательские» and «Цели», the project's own columns and goals).",
+        "Calltouch's metric types and «Название метрики» a drop-down list of the names of the type chosen "
+        "on the row (free text for «Пользовательские» and «Цели», the project's own columns and goals).",
         errors=ON_CONNECTOR,
     ),
 )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from benchmarks import reattribution
+from benchmarks import plan_import, reattribution
 from benchmarks.pipeline import dlt_pipeline, leadhub_pipeline, peak_mib, timed, vendor_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,8 @@ def main() -> int:
         measured.update(sections("\n" + pipeline_section()))
     if "reattribution" in SECTIONS:
         measured.update(sections("\n" + reattribution_section()))
+    if "plan_import" in SECTIONS:
+        measured.update(sections("\n" + plan_import.section(stamp())))
     body = "\n".join({**kept, **measured}.values())
     REPORT.write_text(f"{HEADER}\n{body}", encoding="utf-8")
     return 0

@@ -99,7 +99,7 @@ def test_250_rows_go_as_3_chunks_all_confirmed_and_the_result_lists_every_row(wo
     done = world.run(view.id)
 
     assert done.state is ImportState.DONE
-    assert [len(chunk.items) for chunk in done.chunks] == [100, 100, 50]
+    assert [chunk.count for chunk in done.chunks] == [100, 100, 50]
     assert all(chunk.state is ChunkState.CONFIRMED for chunk in done.chunks)
     shown = world.service.get(ACCOUNT, view.id)
     assert (shown.progress.chunks_sent, shown.progress.chunks_confirmed, shown.progress.chunks_failed) == (3, 3, 0)

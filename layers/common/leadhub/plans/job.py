@@ -73,11 +73,17 @@ def default_client(record: PlanImport) -> CalltouchClient:
     )
 
 
-def chunked(indexes: list[int], size: int = MAX_PLAN_ITEMS) -> list[Chunk]:
+def chunked(rows: int, size: int = MAX_PLAN_ITEMS) -> list[Chunk]:
     return [
-        Chunk(number=number, items=indexes[start : start + size])
-        for number, start in enumerate(range(0, len(indexes), size))
+        Chunk(number=number, first=start, count=min(size, rows - start))
+        for number, start in enumerate(range(0, rows, size))
     ]
+
+
+def submitted(chunk: Chunk, rows: dict[str, Any]) -> list[int]:
+    """The indexes (in the submitted `items`) of the rows a chunk carries, in order."""
+    send: list[int] = rows["send"]
+    return send[chunk.first : chunk.first + chunk.count]
 
 
 def payload(import_id: str) -> dict[str, Any]:
@@ -138,12 +144,12 @@ class Sender:
 
     # --- sending ---------------------------------------------------------------------------------
     def _send(self, chunk: Chunk) -> None:
-        wire = self.rows["wire"]
+        wire = self.rows["wire"][chunk.first : chunk.first + chunk.count]
         try:
-            chunk.import_log_id = self.client.add_plan_chunk([wire[str(index)] for index in chunk.items])
+            chunk.import_log_id = self.client.add_plan_chunk(wire)
         except PlanValidationError as refused:
             chunk.state, chunk.error = ChunkState.FAILED, refused.message
-            chunk.violations = [_moved(v, chunk.items) for v in refused.violations]
+            chunk.violations = [_moved(v, submitted(chunk, self.rows)) for v in refused.violations]
         except PointsExhausted as spent:
             self._wait_for_points(spent)
         except vendor_errors.ConfigError as refused:
@@ -239,7 +245,7 @@ def result_rows(record: PlanImport, rows: dict[str, Any]) -> list[sheets.ResultR
     for violation in rows.get("violations", []):
         if violation.get("item") is not None:
             checks.setdefault(int(violation["item"]), []).append(f"{violation['field']}: {violation['message']}")
-    placed: dict[int, Chunk] = {index: chunk for chunk in record.chunks for index in chunk.items}
+    placed = {index: chunk for chunk in record.chunks for index in submitted(chunk, rows)}
     vendor: dict[int, list[str]] = {}
     for chunk in record.chunks:
         for violation in chunk.violations:

@@ -36,8 +36,10 @@ class ChunkState(StrEnum):
 
 class Chunk(BaseModel):
     number: int
-    #: The indexes (in the submitted `items`) of the rows it carries, in order.
-    items: list[int]
+    #: The rows it carries: `count` of the rows to send from `first` on (the import's rows file keeps
+    #: which submitted row each one is, so the record stays small however many rows there are).
+    first: int
+    count: int
     state: ChunkState = ChunkState.PENDING
     attempts: int = 0
     import_log_id: int | None = None

@@ -200,14 +200,15 @@ class PlanImports:
             content_hash=content_hash,
             total_items=len(items),
             skipped_items=len(items) - len(send),
-            chunks=chunked(send),
+            chunks=chunked(len(send)),
             created_at=now,
             updated_at=now,
         )
         rows = {
             "items": items,
             "rows": sheet_rows,
-            "wire": {str(index): checked.valid[index] for index in send},
+            "send": send,
+            "wire": wire,
             "violations": [v.model_dump() for v in checked.violations],
         }
         stored = PlanImport.model_validate(self.store.create(record.model_dump(mode="json", exclude_none=True), rows))
@@ -223,7 +224,7 @@ class PlanImports:
 
     def _view(self, record: PlanImport, *, duplicate: bool = False) -> PlanImportView:
         def rows_in(*states: ChunkState) -> int:
-            return sum(len(chunk.items) for chunk in record.chunks_in(*states))
+            return sum(chunk.count for chunk in record.chunks_in(*states))
 
         progress = Progress(
             chunks=len(record.chunks),
@@ -246,7 +247,7 @@ class PlanImports:
                 ChunkView(
                     number=chunk.number + 1,
                     state=chunk.state,
-                    rows=len(chunk.items),
+                    rows=chunk.count,
                     import_log_id=chunk.import_log_id,
                     error=chunk.error,
                     violations=chunk.violations,

@@ -13,6 +13,7 @@ import requests
 from openpyxl import load_workbook
 
 from simulators.calltouch import DEMO_SITE_ID, DEMO_TOKEN
+from tests.e2e.test_setup_api import Api
 
 pytestmark = pytest.mark.e2e
 
@@ -24,18 +25,6 @@ BROKEN: dict[int, dict[str, Any]] = {
     102: {"metric.type": "Звонки"},
     203: {"source": None, "campaign": None},
 }
-
-
-class Api:
-    def __init__(self, base: str, token: str) -> None:
-        self.base = base
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        answer = self.session.request(method, f"{self.base}{path}", timeout=30, **kwargs)
-        assert answer.status_code < 500, f"{method} {path} → {answer.status_code}: {answer.text}"
-        return answer
 
 
 @pytest.fixture(scope="module")

@@ -259,6 +259,11 @@ class CalltouchSimulator(Simulator):
             self.route(method, rf"{PLANS_PREFIX}/(?P<import_id>[^/]+)/status", self._plans_status)
         self.route("GET", CALLS_DIARY_PATH, self._calls_diary)
 
+    def script_outcomes(self, *outcomes: str) -> None:
+        """Final statuses ("success"/"error") of the next imports, in order (as `import_outcomes`)."""
+        with self._state_lock:
+            self._outcomes.extend(outcomes)
+
     def demo_credentials(self) -> str:
         return f"Access-Token / clientApiId {DEMO_TOKEN}, SiteId {DEMO_SITE_ID}"
 

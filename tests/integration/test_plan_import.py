@@ -31,6 +31,10 @@ from leadhub.vendors.calltouch import CalltouchClient
 from simulators.calltouch import CalltouchKnobs, CalltouchSimulator
 
 ACCOUNT = "acc-plans"
+#: Everything (moto, the simulator, both senders) shares one busy interpreter here: a wider second
+#: keeps the test about sharing the budget, not about how late a starved thread wakes up. Two
+#: senders that did not share it would still send 2 × 5/1.25 = 8 a second.
+RATE_PERIOD = "1.25"
 TOKENS = {"token-shop": ["52011"], "token-outlet": ["52012"]}
 
 
@@ -69,6 +73,7 @@ def world(aws: dict[str, str]) -> Iterator[World]:
     sim = CalltouchSimulator(knobs=CalltouchKnobs(import_progress_polls=1), tokens=TOKENS)
     with sim:
         os.environ["CALLTOUCH_BASE_URL"] = sim.base_url
+        os.environ["CALLTOUCH_RATE_PERIOD_SECONDS"] = RATE_PERIOD
         get_settings.cache_clear()
         store_aws.reset()
         connectors = {}
@@ -89,6 +94,7 @@ def world(aws: dict[str, str]) -> Iterator[World]:
             connectors[name] = connector.id
         yield World(sim, connectors, PlanImports())
     os.environ.pop("CALLTOUCH_BASE_URL", None)
+    os.environ.pop("CALLTOUCH_RATE_PERIOD_SECONDS", None)
     get_settings.cache_clear()
 
 
@@ -230,3 +236,17 @@ def test_two_senders_limited_each_on_their_own_exceed_it_and_the_simulator_count
         thread.join()
     rates = world.sim.rates()
     assert rates["ips"]["local"]["peak_per_window"] > 5 or rates["rate_limited"] > 0
+
+
+def test_an_import_log_that_answers_error_marks_the_rows_calltouch_marked(world: World) -> None:
+    world.sim.knobs.per_item_status = True
+    world.sim.script_outcomes("success", "error")
+    view = world.submit("shop", [plan_row(n) for n in range(150)])
+    done = world.run(view.id)
+    assert done.state is ImportState.DONE
+    assert [chunk.state for chunk in done.chunks] == [ChunkState.CONFIRMED, ChunkState.FAILED]
+    failed = done.chunks[1].failed_rows
+    assert failed is not None and failed
+    statuses = [row["Статус"] for row in world.result_rows(view)]
+    assert [n for n, status in enumerate(statuses) if status != STATUS_IMPORTED] == [100 + o for o in failed]
+    assert world.service.get(ACCOUNT, view.id).progress.chunks_failed == 1

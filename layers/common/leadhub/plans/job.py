@@ -161,6 +161,9 @@ class Sender:
                 chunk.state = ChunkState.FAILED
             else:
                 self.sleep(min(MAX_POLL_SECONDS, 2.0**chunk.attempts))
+        except vendor_errors.VendorError as refused:
+            # refused as a whole (seed 004 error 2, say): that chunk fails, the others still go
+            chunk.state, chunk.error = ChunkState.FAILED, refused.message
         else:
             chunk.state, chunk.error = ChunkState.SENT, None
             chunk.next_poll_at = self.clock() + FIRST_POLL_SECONDS
@@ -182,6 +185,7 @@ class Sender:
                 chunk.state, chunk.error = ChunkState.CONFIRMED, None
             elif status.status == STATUS_ERROR:
                 chunk.state, chunk.error = ChunkState.FAILED, "Calltouch: ошибка импорта данных (status: error)"
+                chunk.failed_rows = _failed_rows(status.items)
             else:
                 self._poll_later(chunk, None)
         self._save()
@@ -218,7 +222,8 @@ class Sender:
     def _save(self) -> None:
         self.record.updated_at = utc_now()
         stored = self.store.save(self.record.model_dump(mode="json", exclude_none=True), finished=self.record.finished)
-        self.record = PlanImport.model_validate(stored)
+        # only the version changed: no need to read the whole record back between two requests
+        self.record.version = stored["version"]
 
     # --- the result file -------------------------------------------------------------------------
     def _write_result(self) -> None:
@@ -227,6 +232,14 @@ class Sender:
         key = f"exports/{self.record.account_id}/{self.record.connector_id}/plan-imports/{self.record.id}/{filename}"
         self.objects.put(key, data, content_type=XLSX)
         self.record.result_key, self.record.result_filename = key, filename
+
+
+def _failed_rows(echoed: list[Any]) -> list[int] | None:
+    """The chunk's rows whose own echoed `status` is `error`; None when Calltouch sent no per-row status
+    (seed 004 is silent on it), and then every row of the chunk counts as failed."""
+    if not echoed or not all(isinstance(row, dict) and "status" in row for row in echoed):
+        return None
+    return [offset for offset, row in enumerate(echoed) if row["status"] == STATUS_ERROR]
 
 
 def _moved(violation: dict[str, Any], indexes: list[int]) -> dict[str, Any]:
@@ -245,7 +258,7 @@ def result_rows(record: PlanImport, rows: dict[str, Any]) -> list[sheets.ResultR
     for violation in rows.get("violations", []):
         if violation.get("item") is not None:
             checks.setdefault(int(violation["item"]), []).append(f"{violation['field']}: {violation['message']}")
-    placed = {index: chunk for chunk in record.chunks for index in submitted(chunk, rows)}
+    placed = {index: (chunk, offset) for chunk in record.chunks for offset, index in enumerate(submitted(chunk, rows))}
     vendor: dict[int, list[str]] = {}
     for chunk in record.chunks:
         for violation in chunk.violations:
@@ -254,8 +267,8 @@ def result_rows(record: PlanImport, rows: dict[str, Any]) -> list[sheets.ResultR
                 vendor.setdefault(int(found.group(1)), []).append(f"{violation['fieldPath']}: {violation['message']}")
     answer = []
     for index, item in enumerate(rows["items"]):
-        carrier = placed.get(index)
-        status, errors = _row_status(index, carrier, checks, vendor)
+        carrier, offset = placed.get(index, (None, 0))
+        status, errors = _row_status(index, carrier, offset, checks, vendor)
         answer.append(
             sheets.ResultRow(
                 item=item,
@@ -269,7 +282,7 @@ def result_rows(record: PlanImport, rows: dict[str, Any]) -> list[sheets.ResultR
 
 
 def _row_status(
-    index: int, chunk: Chunk | None, checks: dict[int, list[str]], vendor: dict[int, list[str]]
+    index: int, chunk: Chunk | None, offset: int, checks: dict[int, list[str]], vendor: dict[int, list[str]]
 ) -> tuple[str, list[str]]:
     if chunk is None:
         return (STATUS_INVALID, checks.get(index, [])) if index in checks else (STATUS_NOT_SENT, [])
@@ -280,6 +293,8 @@ def _row_status(
     if chunk.state is ChunkState.FAILED and chunk.import_log_id is None:
         return (STATUS_CHUNK_REJECTED if chunk.violations else STATUS_NOT_SENT), [chunk.error or ""]
     if chunk.state is ChunkState.FAILED:
+        if chunk.failed_rows is not None and offset not in chunk.failed_rows:
+            return STATUS_IMPORTED, []
         return STATUS_IMPORT_ERROR, [chunk.error or ""]
     return STATUS_NOT_SENT, []
 

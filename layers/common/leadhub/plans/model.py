@@ -46,6 +46,9 @@ class Chunk(BaseModel):
     polls: int = 0
     next_poll_at: float | None = None
     error: str | None = None
+    #: An import log that answered `error`: the offsets (in the chunk) of the rows Calltouch marked
+    #: `error` when it marked each row; None: every row of the chunk failed.
+    failed_rows: list[int] | None = None
     #: Calltouch's own violations, `fieldPath` moved to the submitted rows' indexes.
     violations: list[dict[str, Any]] = Field(default_factory=list)
 

@@ -14,12 +14,10 @@ from leadhub.settings import Settings, get_settings
 from leadhub.store.rate_slots import RateSlots
 from leadhub.vendors.ratelimit import RateLimiter
 
-#: A sender that wakes this much after its slot began gives the slot up and takes the next free one:
-#: a request sent late arrives bunched with the on-time requests after it, and Calltouch would count
-#: six in a second.
-LATE_SECONDS = 0.03
-#: Slots given up in a row before a sender sends late anyway (a machine that is always late).
-MAX_RESLOTS = 3
+#: A sender that wakes this much after its slot began moves every later slot by its lateness: a
+#: request sent late would otherwise arrive bunched with the on-time requests after it, and Calltouch
+#: would count six in a second.
+LATE_SECONDS = 0.005
 
 
 class SharedSlots(RateLimiter):
@@ -43,13 +41,13 @@ class SharedSlots(RateLimiter):
     def acquire(self) -> float:
         """Reserve the next free slot and wait for it; the seconds waited."""
         began = self._wall()
-        for _ in range(MAX_RESLOTS + 1):
-            start = self._slots.reserve(self.scope, spacing=self.spacing, now=self._wall())
-            wait = start - self._wall()
-            if wait > 0:
-                self._pause(wait)
-            if self._wall() - start <= LATE_SECONDS:
-                break
+        start = self._slots.reserve(self.scope, spacing=self.spacing, now=began)
+        wait = start - self._wall()
+        if wait > 0:
+            self._pause(wait)
+        late = self._wall() - start
+        if late > LATE_SECONDS:
+            self._slots.delay(self.scope, seconds=late)
         return self._wall() - began
 
 

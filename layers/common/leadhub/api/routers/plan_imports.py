@@ -64,21 +64,23 @@ class PlanImportRequest(BaseModel):
         return self
 
 
-@router.post(
-    "/connectors/<connector_id>/plan-imports",
-    tags=Tags,
-    **operation(
-        "Import plan metrics into Calltouch",
-        "Checks every row against Calltouch's rules first; any violation refuses the import with 422 and "
-        "`violations` naming each one as `items[N].field` (and the sheet `row` and `cell` for an XLSX) in "
-        "Calltouch's Russian wording — nothing is sent, unless `send_valid_only` is true. Otherwise answers 202 "
-        "and sends the rows in chunks of ≤ 100 within Calltouch's 5 requests a second; follow it with "
-        "`GET /plan-imports/{id}`. The same rows submitted again answer 200 with the first import "
-        "(`duplicate: true`) instead of importing them twice.",
-        status=HTTPStatus.ACCEPTED,
-        errors=(*JSON_BODY, *ON_CONNECTOR),
-    ),
+SUBMIT = operation(
+    "Import plan metrics into Calltouch",
+    "Checks every row against Calltouch's rules first; any violation refuses the import with 422 and "
+    "`violations` naming each one as `items[N].field` (and the sheet `row` and `cell` for an XLSX) in "
+    "Calltouch's Russian wording — nothing is sent, unless `send_valid_only` is true. Otherwise answers 202 "
+    "and sends the rows in chunks of ≤ 100 within Calltouch's 5 requests a second; follow it with "
+    "`GET /plan-imports/{id}`. The same rows submitted again answer 200 with the first import "
+    "(`duplicate: true`) instead of importing them twice.",
+    status=HTTPStatus.ACCEPTED,
+    errors=(*JSON_BODY, *ON_CONNECTOR),
 )
+SUBMIT["responses"][HTTPStatus.OK.value] = {
+    "description": "The same rows were submitted before: that import (`duplicate: true`), nothing sent again."
+}
+
+
+@router.post("/connectors/<connector_id>/plan-imports", tags=Tags, **SUBMIT)
 def submit(connector_id: ConnectorId, request: PlanImportRequest) -> Response[PlanImportView]:
     account = current_account(router)
     service = PlanImports()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -101,6 +102,11 @@ def upload(api: Api, connector: str, data: bytes) -> str:
     return str(link["key"])
 
 
+def import_progress(api: Api, import_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = api.call("GET", f"/plan-imports/{import_id}").json()
+    return answer
+
+
 def until(done: Callable[[], dict[str, Any]], seconds: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
@@ -145,7 +151,7 @@ def test_a_plan_file_is_checked_fixed_sent_in_3_chunks_and_not_imported_twice(
         "POST", f"/connectors/{connector}/plan-imports", json={"upload_key": upload(api, connector, fixed)}
     )
     assert started.status_code == 202, started.text
-    finished = until(lambda: api.call("GET", f"/plan-imports/{started.json()['id']}").json())
+    finished = until(partial(import_progress, api, started.json()["id"]))
     assert finished["state"] == "done", finished
     progress = finished["progress"]
     assert (progress["chunks"], progress["chunks_sent"], progress["chunks_confirmed"], progress["chunks_failed"]) == (
@@ -193,7 +199,7 @@ def test_two_imports_started_together_stay_within_5_requests_a_second(
         answer = api.call("POST", f"/connectors/{connector}/plan-imports", json={"items": items})
         assert answer.status_code == 202, answer.text
         started.append(answer.json()["id"])
-    finished = [until(lambda i=i: api.call("GET", f"/plan-imports/{i}").json()) for i in started]
+    finished = [until(partial(import_progress, api, import_id)) for import_id in started]
     assert [f["state"] for f in finished] == ["done", "done"]
     assert all(f["progress"]["chunks_confirmed"] == 6 for f in finished)
     rates = sim(stack, "rates")

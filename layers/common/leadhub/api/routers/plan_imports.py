@@ -4,11 +4,11 @@ sent, then sent by the plan-import function; progress and the result file by the
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
@@ -33,35 +33,38 @@ ITEM_EXAMPLE: dict[str, Any] = {
 }
 
 
-class PlanImportRequest(BaseModel):
-    """Either `items` or `upload_key`."""
+SEND_VALID_ONLY = Field(
+    default=False,
+    description="False: any invalid row refuses the whole import (422) and nothing is sent. True: the valid "
+    "rows are sent, the invalid ones are listed in the result as not sent.",
+)
+
+
+class ItemsImport(BaseModel):
+    """Rows as JSON."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [ITEM_EXAMPLE]}]})
 
-    items: list[Any] | None = Field(
-        default=None,
+    items: list[Any] = Field(
         max_length=MAX_ITEMS,
         description="Rows in the shape of Calltouch's `plans-import/add` items (seed 004): `dateFrom`, `dateTo` "
         "(dd-mm-yyyy), at least one of `source`/`medium`/`campaign`/`content`/`keyword`, and `metric` "
         "{`type`, `name`, `value` (integer)}. Any number: Leadhub sends them in chunks of 100.",
     )
-    upload_key: str | None = Field(
-        default=None,
+    send_valid_only: bool = SEND_VALID_ONLY
+
+
+class UploadImport(BaseModel):
+    """A filled-in template uploaded through `…/plan-imports/upload-url`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upload_key: str = Field(
         min_length=1,
         max_length=1024,
         description="The `key` that `…/plan-imports/upload-url` answered, after the filled-in template was PUT there.",
     )
-    send_valid_only: bool = Field(
-        default=False,
-        description="False: any invalid row refuses the whole import (422) and nothing is sent. True: the valid "
-        "rows are sent, the invalid ones are listed in the result as not sent.",
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if (self.items is None) == (self.upload_key is None):
-            raise ValueError("send either items or upload_key")
-        return self
+    send_valid_only: bool = SEND_VALID_ONLY
 
 
 SUBMIT = operation(
@@ -81,13 +84,12 @@ SUBMIT["responses"][HTTPStatus.OK.value] = {
 
 
 @router.post("/connectors/<connector_id>/plan-imports", tags=Tags, **SUBMIT)
-def submit(connector_id: ConnectorId, request: PlanImportRequest) -> Response[PlanImportView]:
+def submit(connector_id: ConnectorId, request: ItemsImport | UploadImport) -> Response[PlanImportView]:
     account = current_account(router)
     service = PlanImports()
-    if request.items is not None:
+    if isinstance(request, ItemsImport):
         view = service.submit_items(account, connector_id, request.items, send_valid_only=request.send_valid_only)
     else:
-        assert request.upload_key is not None
         view = service.submit_upload(account, connector_id, request.upload_key, send_valid_only=request.send_valid_only)
     status = HTTPStatus.OK if view.duplicate else HTTPStatus.ACCEPTED
     return Response(status.value, content_types.APPLICATION_JSON, view)

@@ -43,7 +43,7 @@ SEND_VALID_ONLY = Field(
 class ItemsImport(BaseModel):
     """Rows as JSON."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [ITEM_EXAMPLE]}]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"items": [ITEM_EXAMPLE]}]})
 
     items: list[Any] = Field(
         max_length=MAX_ITEMS,
@@ -57,7 +57,7 @@ class ItemsImport(BaseModel):
 class UploadImport(BaseModel):
     """A filled-in template uploaded through `…/plan-imports/upload-url`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     upload_key: str = Field(
         min_length=1,

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from plan_import.app import lambda_handler
 
+from devstack.lambda_runtime import LocalContext
 from leadhub.clock import utc_now
 from leadhub.jobs.dispatch import PLAN_IMPORT_TARGET, use_local_runner
 from leadhub.models.connector import Connector
@@ -250,3 +252,25 @@ def test_an_import_log_that_answers_error_marks_the_rows_calltouch_marked(world:
     statuses = [row["Статус"] for row in world.result_rows(view)]
     assert [n for n, status in enumerate(statuses) if status != STATUS_IMPORTED] == [100 + o for o in failed]
     assert world.service.get(ACCOUNT, view.id).progress.chunks_failed == 1
+
+
+def test_the_function_sends_an_import_and_its_schedule_resumes_one_whose_points_refilled(world: World) -> None:
+    def invoke(payload: dict[str, Any]) -> Any:
+        return lambda_handler(payload, LocalContext(timeout_seconds=900))
+
+    world.sim.knobs.daily_points = 15  # one chunk, then the points are spent
+    view = world.submit("shop", [plan_row(n) for n in range(200)])
+    assert invoke({"plan_import": {"id": view.id}}) == {"plan_import": view.id, "state": "waiting"}
+    assert invoke({"resume": True, "scheduled_time": "2026-12-02T00:00:00Z"}) == {"resumed": []}  # not yet
+
+    world.sim.knobs.daily_points = None
+    store = PlanImportStore()
+    record = PlanImport.model_validate(store.get(view.id))
+    record.resume_at = time.time() - 1  # the day turned: the points refilled
+    store.save(record.model_dump(mode="json", exclude_none=True), finished=False)
+    use_local_runner(invoke, PLAN_IMPORT_TARGET)
+    try:
+        assert invoke({"resume": True, "scheduled_time": "2026-12-02T00:15:00Z"}) == {"resumed": [view.id]}
+    finally:
+        use_local_runner(None, PLAN_IMPORT_TARGET)
+    assert world.service.get(ACCOUNT, view.id).state is ImportState.DONE

@@ -17,7 +17,8 @@ calltouch-amocrm.md Part A):
   split into windows. Rows are yielded verbatim (later code keeps raw rows).
 - Limits (seed 004, A2): 5 requests a second per IP — the policy allows 5 per 1.1 s because the server
   counts arrivals, not departures; the daily API-points budget has no documented answer when spent
-  [GAP]: a 429 with a Retry-After to midnight surfaces as RateLimited without a retry.
+  [GAP]: a 429 with a Retry-After longer than a minute (to midnight) surfaces as PointsExhausted (a
+  RateLimited) without a retry. Plan imports pass a limiter shared across processes (plans.slots).
 """
 
 from __future__ import annotations

@@ -170,6 +170,7 @@ def test_a_plan_file_is_checked_fixed_sent_in_3_chunks_and_not_imported_twice(
     status, campaign = header.index("Статус"), header.index("Кампания (campaign)")
     assert {row[status] for row in body} == {"импортирована"}
     assert [row[campaign] for row in body] == [f"май-{number}" for number in range(2, 255)]
+    assert [row[header.index("Строка файла")] for row in body] == list(range(2, 255))
 
     # the same file again: the first import, nothing sent
     again = api.call(

@@ -149,7 +149,9 @@ class Sender:
             chunk.import_log_id = self.client.add_plan_chunk(wire)
         except PlanValidationError as refused:
             chunk.state, chunk.error = ChunkState.FAILED, refused.message
-            chunk.violations = [_moved(v, submitted(chunk, self.rows)) for v in refused.violations]
+            chunk.violations = [
+                _moved(v, submitted(chunk, self.rows), self.rows.get("rows")) for v in refused.violations
+            ]
         except PointsExhausted as spent:
             self._wait_for_points(spent)
         except vendor_errors.ConfigError as refused:
@@ -242,14 +244,17 @@ def _failed_rows(echoed: list[Any]) -> list[int] | None:
     return [offset for offset, row in enumerate(echoed) if row["status"] == STATUS_ERROR]
 
 
-def _moved(violation: dict[str, Any], indexes: list[int]) -> dict[str, Any]:
-    """A chunk-local `items[i]` path as the submitted row's `items[N]`."""
-
-    def submitted(match: re.Match[str]) -> str:
-        local = int(match.group(1))
-        return f"items[{indexes[local]}]" if local < len(indexes) else match.group(0)
-
-    return {**violation, "fieldPath": _ITEM_PATH.sub(submitted, str(violation.get("fieldPath", "")))}
+def _moved(violation: dict[str, Any], indexes: list[int], sheet_rows: list[int] | None) -> dict[str, Any]:
+    """A chunk-local `items[i]` path as the submitted row's `items[N]`, with its sheet row for a file."""
+    path = str(violation.get("fieldPath", ""))
+    found = _ITEM_PATH.match(path)
+    if found is None or int(found.group(1)) >= len(indexes):
+        return violation
+    index = indexes[int(found.group(1))]
+    moved = {**violation, "fieldPath": f"items[{index}]{path[found.end() :]}"}
+    if sheet_rows is not None:
+        moved["row"] = sheet_rows[index]
+    return moved
 
 
 def result_rows(record: PlanImport, rows: dict[str, Any]) -> list[sheets.ResultRow]:
@@ -266,6 +271,7 @@ def result_rows(record: PlanImport, rows: dict[str, Any]) -> list[sheets.ResultR
             if found:
                 vendor.setdefault(int(found.group(1)), []).append(f"{violation['fieldPath']}: {violation['message']}")
     answer = []
+    sheet_rows: list[int] | None = rows.get("rows")
     for index, item in enumerate(rows["items"]):
         carrier, offset = placed.get(index, (None, 0))
         status, errors = _row_status(index, carrier, offset, checks, vendor)
@@ -276,6 +282,7 @@ def result_rows(record: PlanImport, rows: dict[str, Any]) -> list[sheets.ResultR
                 chunk=carrier.number if carrier else None,
                 import_log_id=carrier.import_log_id if carrier else None,
                 errors=errors,
+                sheet_row=sheet_rows[index] if sheet_rows else None,
             )
         )
     return answer

@@ -49,6 +49,7 @@ COLUMNS: tuple[PlanColumn, ...] = (
 )
 HEADERS = [column.header for column in COLUMNS]
 RESULT_COLUMNS = (
+    Column("Строка файла", 12),
     *(Column(c.header, c.width, TEXT_FORMAT if c.text else None) for c in COLUMNS),
     Column("Статус", 28),
     Column("Пакет", 8),
@@ -226,6 +227,8 @@ class ResultRow:
     chunk: int | None
     import_log_id: int | None
     errors: Sequence[str]
+    #: The row of the uploaded sheet it came from (None: the rows came as JSON).
+    sheet_row: int | None = None
 
 
 def result(rows: Iterable[ResultRow]) -> bytes:
@@ -243,4 +246,4 @@ def _result_values(row: ResultRow) -> list[object]:
         value = source.get(column.field.removeprefix("metric."))
         values.append(value if value is None or isinstance(value, str | int) else str(value))
     chunk = row.chunk + 1 if row.chunk is not None else None
-    return [*values, row.status, chunk, row.import_log_id, "; ".join(row.errors) or None]
+    return [row.sheet_row, *values, row.status, chunk, row.import_log_id, "; ".join(row.errors) or None]

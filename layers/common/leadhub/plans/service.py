@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from leadhub.clock import utc_now
 from leadhub.errors import InvalidRequest
-from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link
+from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link, uploaded
 from leadhub.exports.xlsx import SpreadsheetError
 from leadhub.models.settings import Vendor
 from leadhub.plans import sheets
@@ -142,12 +142,7 @@ class PlanImports:
 
     def submit_upload(self, account_id: str, connector_id: str, key: str, *, send_valid_only: bool) -> PlanImportView:
         self.check_connector(account_id, connector_id)
-        if not key.startswith(f"uploads/{account_id}/{connector_id}/plans/"):
-            raise InvalidRequest("upload_key does not belong to this connector's plan imports", field="upload_key")
-        try:
-            data = self.objects.get(key)
-        except errors.NotFound:
-            raise InvalidRequest("nothing was uploaded under upload_key", field="upload_key") from None
+        data = uploaded(key, f"uploads/{account_id}/{connector_id}/plans/", self.objects)
         if len(data) > MAX_UPLOAD_BYTES:
             raise InvalidRequest(f"the file is over {MAX_UPLOAD_BYTES // 1024 // 1024} MB", field="upload_key")
         try:

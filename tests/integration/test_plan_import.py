@@ -274,3 +274,13 @@ def test_the_function_sends_an_import_and_its_schedule_resumes_one_whose_points_
     finally:
         use_local_runner(None, PLAN_IMPORT_TARGET)
     assert world.service.get(ACCOUNT, view.id).state is ImportState.DONE
+
+
+def test_a_refused_key_stops_the_import_and_says_why(world: World) -> None:
+    SecretStore().put(world.connectors["shop"], {"access_token": "revoked-token", "site_id": "52011"})
+    view = world.submit("shop", [plan_row(n) for n in range(150)])
+    failed = world.run(view.id)
+    assert failed.state is ImportState.FAILED
+    assert "Access token не найден" in (failed.last_error or "")
+    assert "revoked-token" not in (failed.last_error or "")
+    assert {row["Статус"] for row in world.result_rows(view)} == {"не отправлена"}

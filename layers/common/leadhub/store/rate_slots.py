@@ -11,6 +11,7 @@ A slot reserved by a process that then dies is simply lost; nothing has to clean
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -24,6 +25,10 @@ _MICROS = 1_000_000
 MAX_TRIES = 50
 #: An idle scope's item outlives its last slot by this much (the table's TTL), then disappears.
 KEEP_SECONDS = 86400
+#: DynamoDB makes each conditional write atomic against concurrent ones; moto (the local stack, where
+#: every sender is a thread of one process) does not, and two threads can be handed one slot. Senders
+#: of one process take turns; across processes DynamoDB's guarantee is what holds.
+_IN_PROCESS = threading.Lock()
 
 
 class RateSlots:
@@ -37,6 +42,10 @@ class RateSlots:
     def reserve(self, scope: str, *, spacing: float, now: float) -> float:
         """The start (epoch seconds) of the next free slot of `scope` at or after `now`, now taken."""
         step, now_us = max(1, round(spacing * _MICROS)), round(now * _MICROS)
+        with _IN_PROCESS:
+            return self._reserve(scope, step, now_us)
+
+    def _reserve(self, scope: str, step: int, now_us: int) -> float:
         for _ in range(MAX_TRIES):
             try:
                 with translated(f"reserve a busy slot in {self.name}"):
@@ -63,7 +72,7 @@ class RateSlots:
 
     def delay(self, scope: str, *, seconds: float) -> None:
         """Move every slot not yet handed out later by `seconds` (a sender used its slot late)."""
-        with translated(f"delay slots in {self.name}"):
+        with _IN_PROCESS, translated(f"delay slots in {self.name}"):
             self._table.update_item(
                 Key={"scope": scope},
                 UpdateExpression="SET next_us = next_us + :late",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from benchmarks import coldstart, reattribution, reports, roistat_crm
+from benchmarks import coldstart, plan_import, reattribution, reports, roistat_crm
 from benchmarks.pipeline import dlt_pipeline, leadhub_pipeline, peak_mib, timed, vendor_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,8 @@ def main() -> int:
         measured.update(sections("\n" + reports.section(stamp())))
     if "coldstart" in SECTIONS:
         measured.update(sections("\n" + coldstart.section(stamp())))
+    if "plan_import" in SECTIONS:
+        measured.update(sections("\n" + plan_import.section(stamp())))
     body = "\n".join({**kept, **measured}.values())
     REPORT.write_text(f"{HEADER}\n{body}", encoding="utf-8")
     return 0

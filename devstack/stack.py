@@ -14,7 +14,7 @@ from devstack.roistat_crm_demo import seed_demo
 from devstack.scheduler import LocalInvoker, LocalScheduler, scheduled_inputs
 from devstack.streams import StreamPump
 from devstack.vendors import VENDORS, DemoVendor
-from leadhub.jobs.dispatch import use_local_runner
+from leadhub.jobs.dispatch import PLAN_IMPORT_TARGET, use_local_runner
 from leadhub.store.tokens import AccountStore, TokenStore, new_token
 
 DEV_ACCOUNT = "dev-account"
@@ -42,6 +42,8 @@ class LocalStack:
     crm_scheduler: LocalScheduler | None = None
     #: The demo project's Roistat export page: url, login, password, project_id.
     roistat_crm: dict[str, str] = field(default_factory=dict)
+    plan_import_invoker: LocalInvoker | None = None
+    plan_import_scheduler: LocalScheduler | None = None
 
     def start(self) -> dict[str, str]:
         # vendors first: their base URLs go into the environment the settings are read from
@@ -64,6 +66,15 @@ class LocalStack:
         use_local_runner(self.invoker)
         self.scheduler = LocalScheduler(self.invoker, scheduled_inputs(), self.schedule_seconds)
         self.scheduler.start()
+        # Calltouch plan imports: their own function, started by the API, continuing itself, and resumed
+        # by its schedule once the daily API points refill
+        plan_import: Any = importlib.import_module("plan_import.app").lambda_handler
+        self.plan_import_invoker = LocalInvoker(plan_import)
+        use_local_runner(self.plan_import_invoker, PLAN_IMPORT_TARGET)
+        self.plan_import_scheduler = LocalScheduler(
+            self.plan_import_invoker, scheduled_inputs("PlanImportFunction"), self.schedule_seconds
+        )
+        self.plan_import_scheduler.start()
         # the connectors table's stream into the backfill function, as its event-source mapping would
         backfill: Any = importlib.import_module("backfill.app").lambda_handler
         self.pump = StreamPump(backfill, "BackfillFunction")
@@ -94,6 +105,10 @@ class LocalStack:
                 extra.stop()
         if self.invoker:
             self.invoker.stop()
+        if self.plan_import_scheduler:
+            self.plan_import_scheduler.stop()
+        if self.plan_import_invoker:
+            self.plan_import_invoker.stop()
         if self.api:
             self.api.stop()
         for demo in self.vendors.values():

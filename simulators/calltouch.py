@@ -32,7 +32,11 @@ What it reproduces:
   the local `date` text) and Calltouch's own `source` / `medium` missing where the UTM marks carry them.
 - Truth: `inquiries_truth` counts the generated calls and requests by day and marks from the facts they
   were rendered from (never from the rows), also served as `GET /__sim__/calltouch/truth`.
-- 5 requests a second per client IP; the excess fails at once (seed 004). Per-project daily API-points
+- A name given both as «Пользовательские» and as «Цели» in one request is seed 004's error 6 («не
+  уникально») on each of those rows.
+- 5 requests a second per client IP; the excess fails at once (seed 004). Every request's arrival is
+  counted per source IP (`rates()`, `GET /__sim__/rates`: the peak within any sliding second), so
+  tests can assert what several senders did together. Per-project daily API-points
   budget with a cost per endpoint, charged only for successful requests (seed 004, A2).
 
 Knobs ([GAP]/[UNCERTAIN] in the docs, all in `CalltouchKnobs`, defaults in brackets): the status and
@@ -267,11 +271,18 @@ class CalltouchSimulator(Simulator):
         self._next_import_id = random.Random(seed).randint(1000, 9000)
         self._outcomes: deque[str] = deque(self.knobs.import_outcomes)
         self.rate_limited = 0
+        #: Arrival times (monotonic) of every API request, per source IP: what tests read the rate from.
+        self._arrivals: dict[str, list[float]] = {}
         self.route("POST", f"{PLANS_PREFIX}/add", self._plans_add)
         for method in self.knobs.status_methods:
             self.route(method, rf"{PLANS_PREFIX}/(?P<import_id>[^/]+)/status", self._plans_status)
         self.route("GET", CALLS_DIARY_PATH, self._calls_diary)
         self.route("GET", REQUESTS_PATH, self._requests)
+
+    def script_outcomes(self, *outcomes: str) -> None:
+        """Final statuses ("success"/"error") of the next imports, in order (as `import_outcomes`)."""
+        with self._state_lock:
+            self._outcomes.extend(outcomes)
 
     def demo_credentials(self) -> str:
         return f"Access-Token / clientApiId {DEMO_TOKEN}, SiteId {DEMO_SITE_ID}"
@@ -323,6 +334,7 @@ class CalltouchSimulator(Simulator):
         tokens: Mapping[str, frozenset[str]],
         serve: Callable[[], SimResponse],
     ) -> SimResponse:
+        self._count_arrival(request)
         refusal = (
             self._rate_limit(request) or self._auth(token, site_id, tokens) or self._points_check(site_id, endpoint)
         )
@@ -333,10 +345,44 @@ class CalltouchSimulator(Simulator):
             self._charge(site_id, endpoint)
         return response
 
+    @staticmethod
+    def _source_ip(request: SimRequest) -> str:
+        return (request.header("X-Forwarded-For") or "local").split(",")[0].strip()
+
+    def _count_arrival(self, request: SimRequest) -> None:
+        with self._state_lock:
+            self._arrivals.setdefault(self._source_ip(request), []).append(time.monotonic())
+
+    def rates(self, window: float = 1.0) -> dict[str, Any]:
+        """Per source IP: requests, and the most that arrived within any `window` seconds (sliding);
+        and how many the per-second limit refused. Also `GET /__sim__/rates`."""
+        with self._state_lock:
+            arrivals = {ip: sorted(times) for ip, times in self._arrivals.items()}
+            refused = self.rate_limited
+        per_ip = {}
+        for ip, times in arrivals.items():
+            peak, first = 0, 0
+            for last, moment in enumerate(times):
+                while times[first] <= moment - window:
+                    first += 1
+                peak = max(peak, last - first + 1)
+            per_ip[ip] = {"requests": len(times), "peak_per_window": peak}
+        return {"window_seconds": window, "ips": per_ip, "rate_limited": refused}
+
+    def _control(self, request: SimRequest) -> SimResponse:
+        action = request.path.removeprefix("/__sim__/")
+        if action == "rates":
+            return json_response(self.rates())
+        if action == "reset" and request.method == "POST":
+            with self._state_lock:
+                self._arrivals.clear()
+                self.rate_limited = 0
+        return super()._control(request)
+
     def _rate_limit(self, request: SimRequest) -> SimResponse | None:
         if self._ip_limit is None:
             return None
-        client_ip = (request.header("X-Forwarded-For") or "local").split(",")[0].strip()
+        client_ip = self._source_ip(request)
         wait = self._ip_limit.hit(client_ip)
         if wait is None:
             return None
@@ -409,8 +455,12 @@ class CalltouchSimulator(Simulator):
             found.append(_violation("items", MSG_TOO_FEW_ITEMS))
         if len(items) > self.knobs.max_items:
             found.append(_violation("items", self.knobs.too_many_items_message.format(limit=self.knobs.max_items)))
+        ambiguous = _names_of_both_free_types(items, self.knobs.metric_names)
         for index, item in enumerate(items):
             found.extend(self._item_violations(f"items[{index}]", item))
+            metric_type, name = item["metric"]["type"], item["metric"]["name"]
+            if isinstance(name, str) and isinstance(metric_type, str) and metric_type in ambiguous.get(name, ()):
+                found.append(_violation(f"items[{index}].metric.name", MSG_CUSTOM_NOT_UNIQUE))
         return found
 
     def _item_violations(self, path: str, item: dict[str, Any]) -> list[dict[str, str]]:
@@ -930,6 +980,20 @@ class _LeadFactory(_Factory):
         if with_tags:
             row["RequestTags"] = [{"category": "Теги", "type": "MANUAL", "names": list(lead.tags)}] if lead.tags else []
         return row
+
+
+def _names_of_both_free_types(
+    items: list[dict[str, Any]], metric_names: Mapping[str, frozenset[str] | None]
+) -> dict[str, set[str]]:
+    """Names a request gives both as a custom column and as a goal (seed 004 error 6: the name is not
+    unique within the request), with the free-name types they were given under."""
+    free_types = {name for name, listed in metric_names.items() if listed is None}
+    types_of: dict[str, set[str]] = {}
+    for item in items:
+        metric_type, name = item["metric"]["type"], item["metric"]["name"]
+        if metric_type in free_types and isinstance(name, str):
+            types_of.setdefault(name, set()).add(metric_type)
+    return {name: types for name, types in types_of.items() if len(types) > 1}
 
 
 def _site_sets(tokens: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:

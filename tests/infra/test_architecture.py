@@ -54,9 +54,23 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     # setup starts an extraction on demand (POST /connectors/{id}/sync) and shows jobs in the status.
     "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "jobs"},
     "api": FOUNDATION
-    | {"store", "vendors", "connectors", "exports", "reports", "extract", "setup", "jobs", "roistat_crm", "crm_sync"},
+    | {
+        "store",
+        "vendors",
+        "connectors",
+        "exports",
+        "reports",
+        "extract",
+        "setup",
+        "jobs",
+        "roistat_crm",
+        "crm_sync",
+        "plans",
+    },
     # The Roistat custom-CRM export: Leadhub's own records, served as the page Roistat pulls.
     "roistat_crm": FOUNDATION | {"store"},
+    # Calltouch plan imports: checks, sheets, and the sending job (started through jobs.dispatch).
+    "plans": FOUNDATION | {"store", "vendors", "exports", "jobs"},
     # The accounts-and-tokens CLI: an entry point beside the API, not under it.
     "admin": FOUNDATION | {"store", "setup"},
 }

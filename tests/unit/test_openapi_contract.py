@@ -72,7 +72,9 @@ def test_every_refusal_is_documented_with_the_one_error_shape(document: dict[str
 def test_the_error_shape_names_its_fields(document: dict[str, Any]) -> None:
     shape = document["components"]["schemas"]["ErrorAnswer"]
     assert set(shape["required"]) == {"error", "message"}
-    assert {"error", "message", "fields", "rows", "vendor_error", "request_id"} == set(shape["properties"])
+    assert {"error", "message", "fields", "rows", "violations", "vendor_error", "request_id"} == set(
+        shape["properties"]
+    )
     problem = document["components"]["schemas"]["FieldProblem"]
     assert set(problem["properties"]) == {"field", "problem"}
 

@@ -28,6 +28,8 @@ class Settings(BaseModel):
     tokens_table: str = Field("leadhub-tokens", alias="TOKENS_TABLE")
     accounts_table: str = Field("leadhub-accounts", alias="ACCOUNTS_TABLE")
     idempotency_table: str = Field("leadhub-idempotency", alias="IDEMPOTENCY_TABLE")
+    plan_imports_table: str = Field("leadhub-plan-imports", alias="PLAN_IMPORTS_TABLE")
+    rate_slots_table: str = Field("leadhub-rate-slots", alias="RATE_SLOTS_TABLE")
     data_bucket: str = Field("leadhub-data", alias="DATA_BUCKET")
     crm_sync_table: str = Field("leadhub-crm-sync", alias="CRM_SYNC_TABLE")
     #: The amoCRM sync's queue: a URL in AWS (`!Ref` of the queue), a queue name locally.
@@ -48,6 +50,13 @@ class Settings(BaseModel):
     amocrm_sync_max_age_hours: int = Field(24, alias="AMOCRM_SYNC_MAX_AGE_HOURS", ge=1, le=24 * 30)
     #: Minutes between re-checks of an inquiry still waiting (mode 2 search, updates within three hours).
     amocrm_recheck_minutes: int = Field(10, alias="AMOCRM_RECHECK_MINUTES", ge=1, le=180)
+    #: Calltouch's per-IP limit (seed 004: 5 a second), shared by every sender through RATE_SLOTS_TABLE.
+    calltouch_requests_per_second: int = Field(5, alias="CALLTOUCH_REQUESTS_PER_SECOND", ge=1)
+    #: The second the limit is kept over, stretched a little: Calltouch counts arrivals, and a request
+    #: sent on time can arrive late, bunched with the next one.
+    calltouch_rate_period_seconds: float = Field(1.1, alias="CALLTOUCH_RATE_PERIOD_SECONDS", gt=0)
+    #: Senders that share one source IP share one scope (a NAT gateway: the whole deployment).
+    calltouch_rate_scope: str = Field("calltouch-egress", alias="CALLTOUCH_RATE_SCOPE", min_length=1)
 
     presigned_url_ttl_seconds: int = Field(900, alias="PRESIGNED_URL_TTL_SECONDS", ge=60, le=86400)
 

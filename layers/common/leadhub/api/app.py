@@ -22,7 +22,16 @@ from leadhub import __version__
 from leadhub.api.contract import SECURITY_SCHEMES, ContractResolver
 from leadhub.api.edge import request_id, unexpected_failure
 from leadhub.api.problems import problem
-from leadhub.api.routers import connectors, crm_sync, health, projects, reports, roistat_crm, static_channels
+from leadhub.api.routers import (
+    connectors,
+    crm_sync,
+    health,
+    plan_imports,
+    projects,
+    reports,
+    roistat_crm,
+    static_channels,
+)
 from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
@@ -43,6 +52,7 @@ ROUTERS = (
     reports.router,
     roistat_crm.router,
     crm_sync.router,
+    plan_imports.router,
 )
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadhub.api.edge import EdgeResolver
 from leadhub.exports.static_channels import RowError
+from leadhub.plans.validate import Violation
 
 BEARER = "bearerAuth"
 #: As plain data, validated into Powertools' OpenAPI models when the document is made: importing those
@@ -63,6 +64,9 @@ class ErrorAnswer(BaseModel):
     )
     rows: list[RowError] | None = Field(
         default=None, description="Static-channel import only: the spreadsheet rows that were refused."
+    )
+    violations: list[Violation] | None = Field(
+        default=None, description="Plan import only: every row that breaks Calltouch's rules, as Calltouch names it."
     )
     vendor_error: VendorErrorInfo | None = Field(
         default=None, description="When the vendor refused: its answer, classified."

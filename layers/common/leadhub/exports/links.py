@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
+from leadhub.errors import InvalidRequest
 from leadhub.settings import get_settings
+from leadhub.store import errors
 from leadhub.store.objects import ObjectStore
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,3 +47,14 @@ def upload_xlsx_link(key: str, objects: ObjectStore | None = None) -> Link:
     ttl = get_settings().presigned_url_ttl_seconds
     url = objects.upload_url(key, content_type=XLSX, expires_in=ttl)
     return Link(url=url, expires_at=_expiry(ttl), key=key, method="PUT", content_type=XLSX)
+
+
+def uploaded(key: str, prefix: str, objects: ObjectStore | None = None) -> bytes:
+    """What was PUT to an upload link under `prefix`; a key of another owner, or one nothing was
+    uploaded to, is refused naming `upload_key`."""
+    if not key.startswith(prefix):
+        raise InvalidRequest("upload_key does not belong to this connector", field="upload_key")
+    try:
+        return (objects or ObjectStore()).get(key)
+    except errors.NotFound:
+        raise InvalidRequest("nothing was uploaded under upload_key", field="upload_key") from None

@@ -15,28 +15,32 @@ from leadhub.store.functions import invoke_async
 
 LocalRunner = Callable[[dict[str, Any]], None]
 _local: dict[str, LocalRunner] = {}
+#: A target is the environment variable naming the function that does the work.
+JOBS_TARGET = "JOBS_FUNCTION_NAME"
+#: Calltouch plan imports run in a function of their own (leadhub.plans.job).
+PLAN_IMPORT_TARGET = "PLAN_IMPORT_FUNCTION_NAME"
 
 
-def use_local_runner(runner: LocalRunner | None) -> None:
-    _local.pop("runner", None)
+def use_local_runner(runner: LocalRunner | None, target: str = JOBS_TARGET) -> None:
+    _local.pop(target, None)
     if runner is not None:
-        _local["runner"] = runner
+        _local[target] = runner
 
 
-def can_dispatch() -> bool:
+def can_dispatch(target: str = JOBS_TARGET) -> bool:
     """Whether work can be started elsewhere (an async Lambda invocation, or the local runner)."""
-    return "runner" in _local or bool(os.environ.get("JOBS_FUNCTION_NAME"))
+    return target in _local or bool(os.environ.get(target))
 
 
-def dispatch(payload: dict[str, Any]) -> str:
+def dispatch(payload: dict[str, Any], target: str = JOBS_TARGET) -> str:
     """Start the work the payload names; answers how it was started."""
-    runner = _local.get("runner")
+    runner = _local.get(target)
     if runner is not None:
         runner(payload)
         return "local"
-    function_name = os.environ.get("JOBS_FUNCTION_NAME")
+    function_name = os.environ.get(target)
     if not function_name:
-        raise RuntimeError("JOBS_FUNCTION_NAME is not set and no local runner is registered")
+        raise RuntimeError(f"{target} is not set and no local runner is registered")
     invoke_async(function_name, payload)
     return "lambda"
 

@@ -11,11 +11,10 @@ from pydantic import BaseModel
 
 from leadhub.connectors.registry import spec_for
 from leadhub.errors import InvalidRequest
-from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link
+from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link, uploaded
 from leadhub.exports.static_channels import export_static_channels, import_static_channels
 from leadhub.models.settings import StaticChannel, Vendor
 from leadhub.setup.connectors import Connectors, ConnectorView
-from leadhub.store import errors
 from leadhub.store.objects import ObjectStore
 
 #: 5000 channels take well under 1 MB; anything much larger is not a channel list.
@@ -62,12 +61,7 @@ class StaticChannels:
 
     def import_upload(self, account_id: str, connector_id: str, key: str) -> ImportOutcome:
         self.connectors.get(account_id, connector_id)  # another account's connector: 404 before anything else
-        if not key.startswith(f"uploads/{account_id}/{connector_id}/"):
-            raise InvalidRequest("upload_key does not belong to this connector", field="upload_key")
-        try:
-            data = self.objects.get(key)
-        except errors.NotFound:
-            raise InvalidRequest("nothing was uploaded under upload_key", field="upload_key") from None
+        data = uploaded(key, f"uploads/{account_id}/{connector_id}/", self.objects)
         return self.import_file(account_id, connector_id, data)
 
     def import_file(self, account_id: str, connector_id: str, data: bytes) -> ImportOutcome:

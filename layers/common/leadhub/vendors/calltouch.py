@@ -22,7 +22,8 @@ calltouch-amocrm.md Part A):
   Tags come as `RequestTags` (capital R) when `withRequestTags=true`.
 - Limits (seed 004, A2): 5 requests a second per IP — the policy allows 5 per 1.1 s because the server
   counts arrivals, not departures; the daily API-points budget has no documented answer when spent
-  [GAP]: a 429 with a Retry-After to midnight surfaces as RateLimited without a retry.
+  [GAP]: a 429 with a Retry-After longer than a minute (to midnight) surfaces as PointsExhausted (a
+  RateLimited) without a retry. Plan imports pass a limiter shared across processes (plans.slots).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from leadhub.redaction import redact
 from leadhub.vendors import errors
-from leadhub.vendors.ratelimit import Rate
-from leadhub.vendors.transport import Transport, VendorPolicy
+from leadhub.vendors.ratelimit import Rate, RateLimiter
+from leadhub.vendors.transport import Transport, VendorPolicy, parse_retry_after
 
 VENDOR = "calltouch"
 BASE_URL = "https://api.calltouch.ru"
@@ -162,6 +163,19 @@ class PlanValidationError(errors.RequestRejected):
         }
 
 
+class PointsExhausted(errors.RateLimited):
+    """The project's daily API points are spent (seed 004): nothing more until the budget refills.
+
+    Calltouch's answer for it is [GAP]; a 429 whose Retry-After is longer than any per-second limit
+    needs (`POINTS_RETRY_AFTER_SECONDS`) is read as this."""
+
+    explanation = "Calltouch's daily API points are spent; Leadhub resumes when they refill."
+
+
+#: A Retry-After longer than this is no per-second limit: the daily points budget is spent.
+POINTS_RETRY_AFTER_SECONDS = 60.0
+
+
 class ImportStillRunning(errors.VendorTimeout):
     explanation = "Calltouch is still importing the plans; Leadhub will check again later."
 
@@ -182,7 +196,10 @@ class CalltouchClient:
         calls_page_size: int = MAX_CALLS_PAGE_SIZE,
         calls_max_days: int = MAX_CALLS_RANGE_DAYS,
         requests_max_days: int = MAX_REQUESTS_RANGE_DAYS,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        """`limiter`: the per-IP limit shared with other processes (plans.slots); by default one
+        per process and credential set."""
         self._access_token = access_token
         self._calls_api_token = calls_api_token or access_token
         self._site_id = site_id
@@ -199,6 +216,7 @@ class CalltouchClient:
             classify=_classify,
             session=session,
             sleep=sleep,
+            limiter=limiter,
         )
 
     @property
@@ -218,6 +236,13 @@ class CalltouchClient:
                 raise error.shifted(offset, batches) from None
             batches.append(PlanImportBatch(import_id=import_id, accepted=len(chunk), first_index=offset))
         return batches
+
+    def add_plan_chunk(self, chunk: Sequence[Mapping[str, Any]]) -> int:
+        """Send one chunk of ≤ 100 wire rows; its import log id. PlanValidationError names rows by
+        their index in this chunk."""
+        if len(chunk) > self._max_plan_items:
+            raise ValueError(f"a plans-import chunk holds at most {self._max_plan_items} items")
+        return self._send_plans([dict(item) for item in chunk])
 
     def _send_plans(self, chunk: list[dict[str, Any]]) -> int:
         response, body = self._transport.request_json(
@@ -335,6 +360,9 @@ def _data_of(body: Any) -> dict[str, Any] | None:
 def _classify(response: requests.Response) -> errors.VendorError | None:
     if response.status_code < 400:
         return None
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if response.status_code == 429 and retry_after is not None and retry_after > POINTS_RETRY_AFTER_SECONDS:
+        return PointsExhausted(VENDOR, "daily API points spent", status=429, retry_after=retry_after)
     try:
         body = response.json()
     except ValueError:

@@ -1,0 +1,60 @@
+"""Calltouch's 5 requests a second per source IP, kept across every process that sends from it.
+
+A per-process limiter cannot see the other Lambda sending another import at the same moment, so each
+request first reserves a slot in the shared store (store.rate_slots) and then waits for that slot's
+start: the waiting is for a slot nobody else holds, not a guess that things have calmed down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from leadhub.settings import Settings, get_settings
+from leadhub.store.rate_slots import RateSlots
+from leadhub.vendors.ratelimit import RateLimiter
+
+#: A sender that wakes this much after its slot began moves every later slot by its lateness: a
+#: request sent late would otherwise arrive bunched with the on-time requests after it, and Calltouch
+#: would count six in a second.
+LATE_SECONDS = 0.005
+
+
+class SharedSlots(RateLimiter):
+    def __init__(
+        self,
+        scope: str,
+        *,
+        requests_per_second: int,
+        period: float = 1.0,
+        slots: RateSlots | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__((), clock=clock, sleep=sleep)
+        self.scope = scope
+        self.spacing = period / requests_per_second
+        self._slots = slots or RateSlots()
+        self._wall = clock
+        self._pause = sleep
+
+    def acquire(self) -> float:
+        """Reserve the next free slot and wait for it; the seconds waited."""
+        began = self._wall()
+        start = self._slots.reserve(self.scope, spacing=self.spacing, now=began)
+        wait = start - self._wall()
+        if wait > 0:
+            self._pause(wait)
+        late = self._wall() - start
+        if late > LATE_SECONDS:
+            self._slots.delay(self.scope, seconds=late)
+        return self._wall() - began
+
+
+def calltouch_slots(settings: Settings | None = None) -> SharedSlots:
+    settings = settings or get_settings()
+    return SharedSlots(
+        settings.calltouch_rate_scope,
+        requests_per_second=settings.calltouch_requests_per_second,
+        period=settings.calltouch_rate_period_seconds,
+    )

@@ -370,6 +370,8 @@ class CalltouchSimulator(Simulator):
         return {"window_seconds": window, "ips": per_ip, "rate_limited": refused}
 
     def _control(self, request: SimRequest) -> SimResponse:
+        if request.path == "/__sim__/calltouch/truth" and request.method == "GET":
+            return self._truth_answer(request)
         action = request.path.removeprefix("/__sim__/")
         if action == "rates":
             return json_response(self.rates())
@@ -710,11 +712,6 @@ class CalltouchSimulator(Simulator):
             marks = (mark(source, no_value), mark(medium, no_value), mark(campaign, undefined_campaign))
             expected[(local_day, "form", *marks)] += 1
         return expected
-
-    def _control(self, request: SimRequest) -> SimResponse:
-        if request.path == "/__sim__/calltouch/truth" and request.method == "GET":
-            return self._truth_answer(request)
-        return super()._control(request)
 
     def _truth_answer(self, request: SimRequest) -> SimResponse:
         """`GET /__sim__/calltouch/truth?site=…&from=YYYY-MM-DD&to=YYYY-MM-DD&zone=…&undefined=…`: the

@@ -155,6 +155,15 @@ def bodies(b: Tenant, url: Urls, owned: Owned) -> dict[tuple[str, str], Callable
         ("post", "/connectors/{connector_id}/reconnect"): lambda: {"credentials_ref": check_ref(b, url, b_project)},
         ("post", "/connectors/{connector_id}/static-channels/import"): lambda: {"upload_key": owned.upload_key},
         ("post", "/projects/{project_id}/reports/conversions"): lambda: dict(PERIOD),
+        ("post", "/projects/{project_id}/crm/deals"): lambda: {
+            "items": [{"id": "b-deal", "date_create": 1764547200, "status": "1"}]
+        },
+        ("post", "/projects/{project_id}/crm/clients"): lambda: {"items": [{"id": "b-client", "name": "B"}]},
+        ("post", "/projects/{project_id}/crm/statuses"): lambda: {"items": [{"id": "1", "name": "B's"}]},
+        ("post", "/projects/{project_id}/crm/fields"): lambda: {"items": [{"id": "f", "name": "B's"}]},
+        ("post", "/projects/{project_id}/crm/managers"): lambda: {"items": [{"id": "m", "name": "B's"}]},
+        ("post", "/projects/{project_id}/roistat-crm"): lambda: {"format": "json"},
+        ("post", "/connectors/{connector_id}/plan-imports"): lambda: {"upload_key": owned.upload_key},
     }
 
 
@@ -172,7 +181,14 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
 def test_no_route_shows_or_changes_another_accounts_objects(a: Tenant, b: Tenant, owned: Owned, url: Urls) -> None:
     document = requests.get(url("/openapi.json"), timeout=30).json()
     body_for = bodies(b, url, owned)
-    ids = {"project_id": owned.project_id, "connector_id": owned.connector_id, "vendor": "roistat"}
+    ids = {
+        "project_id": owned.project_id,
+        "connector_id": owned.connector_id,
+        "vendor": "roistat",
+        # ids of objects A does not have: what matters is that B meets A's project and connector
+        "import_id": "no-such-import",
+        "inquiry_id": "no-such-inquiry",
+    }
     queries = {"purge": "true", **PERIOD}
     tried = []
     for method, template, operation in operations(document):
@@ -191,7 +207,7 @@ def test_no_route_shows_or_changes_another_accounts_objects(a: Tenant, b: Tenant
         tried.append(f"{method.upper()} {template} → {answer.status_code}")
         for secret in owned.secrets_of_a:
             assert secret not in answer.text, f"{method.upper()} {path} showed A's {secret!r} to B"
-        if "{project_id}" in template or "{connector_id}" in template:
+        if any(f"{{{name}}}" in template for name in ("project_id", "connector_id", "import_id", "inquiry_id")):
             assert answer.status_code == 404, f"{method.upper()} {path} as B → {answer.status_code}: {answer.text}"
         else:
             # routes that name no object act on B's own (or nothing): they may succeed, never with A's ids

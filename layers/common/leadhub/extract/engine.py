@@ -24,7 +24,7 @@ from leadhub.extract.slices import day_window, days_to_read, local_today
 from leadhub.extract.state import StreamSyncState
 from leadhub.extract.streams import StreamReader
 from leadhub.models.connector import Connector
-from leadhub.models.conversion import conversion_json
+from leadhub.models.conversion import conversion_fields
 from leadhub.models.job import JobControl, StopReason
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
@@ -270,8 +270,8 @@ class ConnectorRun:
         project, connector = self.connector.project_id, self.connector_id
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is not None:
-            lines = (conversion_json(conversion) for conversion in reader.normalise(raw, day))
-            self.partitions.replace_lines(Partition(CONVERSIONS, project, connector, reader.name, day), lines)
+            conversions = [conversion_fields(conversion) for conversion in reader.normalise(raw, day)]
+            self.partitions.replace(Partition(CONVERSIONS, project, connector, reader.name, day), conversions)
         return len(raw)
 
     def _failed(

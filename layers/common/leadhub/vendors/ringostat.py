@@ -128,8 +128,9 @@ def classify(response: requests.Response) -> errors.VendorError | None:
     """Ringostat's quirks on top of the HTTP-status mapping (B2.1, B2.5)."""
     if response.status_code not in (200, 400):
         return None
-    # Matched on the raw head of the body; only a masked excerpt of it goes into a message.
-    head = response.text[:500]
+    # Matched on the raw head of the body (not `.text`, which decodes a whole 20 MiB page); only a
+    # masked excerpt of it goes into a message.
+    head = response.content[:500].decode(response.encoding or "utf-8", errors="replace")
     if response.status_code == 200 and head.lstrip()[:1] in ("", "[", "{"):
         return None  # JSON, or an attempt at it: the transport decodes it
     rejected = _FIELD_REJECTED.search(head)

@@ -269,7 +269,7 @@ class Transport:
 
     def _decode(self, response: requests.Response) -> Any:
         """The JSON body, or a MalformedResponse naming what came instead."""
-        if self._empty_body is not MALFORMED and not response.content.strip():
+        if self._empty_body is not MALFORMED and (not response.content or response.content.isspace()):
             return copy.deepcopy(self._empty_body)
         try:
             # orjson: a page of thousands of rows parses several times faster than with json

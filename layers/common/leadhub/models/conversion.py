@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Roistat's label for conversions with no campaign (seed 000); each vendor declares its own

@@ -188,11 +188,14 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            for limiter in (self._limiter, *extra_limiters):
-                if limiter is not None:
-                    # real time, even when retries sleep on a test's clock: the vendor counts real time
-                    limiter.acquire()
-            outcome = self._attempt(call)
+            # real time, even when retries sleep on a test's clock: the vendor counts real time
+            limiters = [limiter for limiter in (self._limiter, *extra_limiters) if limiter is not None]
+            slots = [limiter.reserve() for limiter in limiters]
+            try:
+                outcome = self._attempt(call)
+            finally:
+                for limiter, slot in zip(limiters, slots, strict=True):
+                    limiter.settle(slot)  # the vendor counted it on arrival: before its answer came back
             if isinstance(outcome, requests.Response):
                 if not expect_json:
                     return outcome, None

@@ -13,7 +13,7 @@ from leadhub.models.conversion import Conversion, Kind, conversion_fields, conve
 from leadhub.store.partitions import decode, json_lines
 
 VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(alphabet="{},[]\"\\\n ab"),
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(alphabet='{},[]"\\\n ab'),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=8,
 )

@@ -160,8 +160,8 @@ def scenario_arguments(days: int, calls_per_day: int, first_day: date) -> str:
 def run_engine(days: int, calls_per_day: int, simulator_url: str) -> tuple[Cost, str, str, int]:
     """The extraction function's run of one connector over the whole history; (cost, project,
     connector, rows kept)."""
-    from leadhub.extract.engine import RunLimits
     from leadhub.extract import run as extract_run
+    from leadhub.extract.engine import RunLimits
     from leadhub.models.settings import Vendor
     from leadhub.settings import get_settings
     from leadhub.setup.connectors import ConnectorCreate, Connectors

@@ -46,7 +46,7 @@ import random
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -1175,6 +1175,10 @@ class RoistatSimulator(Simulator):
         self.revoked_keys: set[str] = set()
         self._clock = clock
         self._windows: dict[tuple[int, float], SlidingWindowLimit] = {}
+        #: (limit scope, count, period) → when each request it admitted arrived: how the vendor sees a client.
+        self.admitted: dict[tuple[str, int, float], list[float]] = {}
+        #: limit scope → requests refused with `request_limit_error`.
+        self.refused: Counter[str] = Counter()
         self._results: OrderedDict[str, list[_Row]] = OrderedDict()
         self._register_routes()
 
@@ -1307,8 +1311,12 @@ class RoistatSimulator(Simulator):
             if window is None:
                 window = self._windows[(count, period)] = SlidingWindowLimit(count, period, self._clock)
         wait = window.hit(scope)
+        kind = scope.split(":", 1)[0]
         if wait is not None:
+            self.refused[kind] += 1
             raise RoistatApiError("request_limit_error", "Request limit exceeded", retry_after=wait)
+        with self._lock:
+            self.admitted.setdefault((kind, count, period), []).append(self._clock())
 
     def _option(self, project: int, option: str) -> None:
         if option in self.knobs.disabled_options.get(project, set()):

@@ -90,7 +90,7 @@ def normalise_calls(
         call_type = get("call_type")
         direction = spellings.get(call_type) if call_type.__class__ is str else INBOUND
         if direction is None:
-            direction = spellings[call_type] = call_type.strip().lower() or INBOUND
+            direction = spellings[str(call_type)] = str(call_type).strip().lower() or INBOUND
         if direction not in directions:
             continue
         raw_tags = get("tags")  # none documented (B2.2): usually absent

@@ -46,7 +46,7 @@ import random
 import re
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -1177,8 +1177,6 @@ class RoistatSimulator(Simulator):
         self._windows: dict[tuple[int, float], SlidingWindowLimit] = {}
         #: (limit scope, count, period) → when each request it admitted arrived: how the vendor sees a client.
         self.admitted: dict[tuple[str, int, float], list[float]] = {}
-        #: limit scope → requests refused with `request_limit_error`.
-        self.refused: Counter[str] = Counter()
         self._results: OrderedDict[str, list[_Row]] = OrderedDict()
         self._register_routes()
 

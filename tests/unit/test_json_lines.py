@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 from datetime import UTC, date, datetime
 
 import orjson
@@ -12,7 +11,6 @@ from hypothesis import strategies as st
 
 from leadhub.models.conversion import Conversion, Kind, conversion_fields, conversion_json
 from leadhub.store.partitions import decode, json_lines
-from leadhub.vendors.ringostat import _row_lines
 
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(alphabet='{},[]"\\\n ab'),
@@ -35,12 +33,3 @@ def test_a_conversion_is_written_as_pydantic_writes_it() -> None:
         traffic_type="cpc", campaign="brand", tags=("a", "b"), extra={"billsec": 36, "proper": True},
     )  # fmt: skip
     assert json_lines([conversion_fields(conversion)]) == conversion_json(conversion) + b"\n"
-
-
-@given(st.lists(st.dictionaries(st.text(alphabet="{},ab ", max_size=4), VALUES, max_size=4), min_size=1, max_size=6))
-def test_a_vendor_page_is_cut_into_its_rows_or_left_whole(rows: list[dict[str, object]]) -> None:
-    for page in (orjson.dumps(rows), json.dumps(rows, ensure_ascii=False).encode()):
-        lines = _row_lines(page, len(rows))
-        if lines is not None:  # None: encoded instead (a line break or a separator inside a value)
-            assert [orjson.loads(line) for line in lines] == rows
-            assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)

@@ -95,13 +95,6 @@ def test_a_local_day_is_exactly_that_day_in_one_or_two_requests(sim: RingostatSi
     assert calls_made(sim) in (1, 2)
 
 
-def test_the_vendors_own_bytes_of_the_rows_come_with_them(sim: RingostatSimulator, sleeps: Sleeps) -> None:
-    read = make_client(sim, sleeps).read_calls(sim.scenario.day_start(1), sim.scenario.day_start(2))
-    assert read.json_lines is not None
-    assert [json.loads(line) for line in read.json_lines.splitlines()] == read.rows
-    assert read.rows
-
-
 def test_a_busy_day_is_downloaded_about_once(sleeps: Sleeps) -> None:
     busy_day = RingostatScenario(seed=4, days=3, calls_per_day=20_000)
     sim = RingostatSimulator(busy_day, auth_key=SECRET)

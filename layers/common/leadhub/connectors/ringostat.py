@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from leadhub.attribution import ringostat as attribution
 from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.extract.findings import StreamFindings
-from leadhub.extract.streams import ExtractionInputs, StreamReaders, VendorRows
+from leadhub.extract.streams import ExtractionInputs, StreamReaders
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import ChannelMatch, KpiMode, KpiSettings, Vendor
@@ -108,11 +108,11 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
     findings = StreamFindings.for_stream(connector.project_id, connector.id, "calls")
 
     def calls(day: date, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
-        read = ringostat.read_calls(start, end)
-        if read.rows:
+        rows = list(ringostat.iter_calls(start, end))
+        if rows:
             # what the account's own times say of its zone, where the status can show it
             findings.record(VENDOR_ZONE, zone_warning(ringostat.zone_mismatch))
-        return VendorRows(read.rows, read.json_lines)
+        return rows
 
     def normalise(rows: list[dict[str, Any]], day: date) -> Iterable[Conversion]:
         return attribution.normalise_calls(rows, rules, account, directions=directions)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from leadhub.extract import state as states
 from leadhub.extract.slices import day_window, days_to_read, local_today
 from leadhub.extract.state import StreamSyncState
-from leadhub.extract.streams import StreamReader, VendorRows
+from leadhub.extract.streams import StreamReader
 from leadhub.models.connector import Connector
 from leadhub.models.conversion import conversion_fields
 from leadhub.models.job import JobControl, StopReason
@@ -266,15 +266,9 @@ class ConnectorRun:
 
     def _read_day(self, reader: StreamReader, day: date) -> int:
         start, end = day_window(day, self.account_zone)
-        read = reader.read_day(day, start, end)
-        raw = read if isinstance(read, VendorRows) else list(read)
+        raw = list(reader.read_day(day, start, end))
         project, connector = self.connector.project_id, self.connector_id
-        partition = Partition(RAW, project, connector, reader.name, day)
-        vendor_lines = read.json_lines if isinstance(read, VendorRows) else None
-        if vendor_lines is not None:  # the vendor's own bytes of the rows: not encoded again
-            self.partitions.replace_json_lines(partition, vendor_lines, len(raw))
-        else:
-            self.partitions.replace(partition, raw)
+        self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is not None:
             conversions = [conversion_fields(conversion) for conversion in reader.normalise(raw, day)]
             self.partitions.replace(Partition(CONVERSIONS, project, connector, reader.name, day), conversions)

@@ -12,17 +12,6 @@ from leadhub.models.connector import Connector
 from leadhub.models.conversion import Conversion
 
 DayReader = Callable[[date, datetime, datetime], Iterable[dict[str, Any]]]
-
-
-class VendorRows(list[dict[str, Any]]):
-    """A day's rows as a reader returns them when it also has the vendor's own bytes of them, one JSON
-    document a line: the raw partition stores those, the rows are not encoded again."""
-
-    def __init__(self, rows: list[dict[str, Any]], json_lines: bytes | None) -> None:
-        super().__init__(rows)
-        self.json_lines = json_lines
-
-
 #: A day's raw rows (and the day) → its conversions.
 Normaliser = Callable[[list[dict[str, Any]], date], Iterable[Conversion]]
 

@@ -148,12 +148,8 @@ class PartitionStore:
     def replace(self, partition: Partition, rows: Iterable[dict[str, Any]]) -> int:
         """Replace the partition with these rows (e.g. a vendor's, as its JSON parsed), serialised once."""
         documents = rows if isinstance(rows, list) else list(rows)
-        return self.replace_json_lines(partition, json_lines(documents), len(documents))
-
-    def replace_json_lines(self, partition: Partition, data: bytes, count: int) -> int:
-        """Replace the partition with `count` rows already written as JSON Lines (e.g. the vendor's)."""
-        self.objects.put(partition.key, gzip_bytes(data), content_type="application/x-ndjson")
-        return count
+        self.objects.put(partition.key, gzip_bytes(json_lines(documents)), content_type="application/x-ndjson")
+        return len(documents)
 
     def replace_lines(self, partition: Partition, lines: Iterable[bytes]) -> int:
         """Replace the partition with these JSON lines (already serialised, e.g. by pydantic)."""

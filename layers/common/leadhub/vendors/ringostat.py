@@ -206,12 +206,7 @@ class RingostatClient:
         return ZoneMismatch.of(str(self._tz), self._foreign)
 
     def iter_calls(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        """Every call with `start <= calldate < end`, each once, as raw rows (see `read_calls`)."""
-        return iter(self.read_calls(start, end).rows)
-
-    def read_calls(self, start: datetime, end: datetime) -> CallRows:
-        """Every call with `start <= calldate < end`, each once, as raw rows, with the vendor's own
-        bytes of them as JSON Lines when its answers allow (`CallRows.json_lines`).
+        """Every call with `start <= calldate < end`, each once, as raw rows.
 
         The API reads the naive `from`/`to` in a zone of its own (the account's, B5.4 [UNCERTAIN]),
         which may not be the one configured. Bounds sent in the expected zone are trusted only as far
@@ -221,19 +216,15 @@ class RingostatClient:
         outside it kept."""
         _require_aware(start, end)
         start, end = _ceil_second(start.astimezone(UTC)), _ceil_second(end.astimezone(UTC))
-        kept: list[dict[str, Any]] = []
         if start >= end:
-            return CallRows(kept, b"")
+            return
         window = _TextWindow(start, end)
         seen: set[Any] = set()
         undated = 0
         hours_checked = self._hours_checked
-        lines: list[bytes] | None = []
         for page in self._window_pages(start, end):
-            page_lines = page.lines
-            if page_lines is None:
-                lines = None
-            for index, row in enumerate(page):  # the hot loop of a busy day: a slice and a lookup or two a row
+            kept = []
+            for row in page:  # the hot loop of a busy day: a slice and a lookup or two per row
                 text: Any = row.get("calldate")
                 inside = window.holds(text)
                 if inside is None:
@@ -249,14 +240,12 @@ class RingostatClient:
                         continue
                     seen.add(key)
                 kept.append(row)
-                if lines is not None and page_lines is not None:
-                    lines.append(page_lines[index])
+            yield from kept
         if undated:
             logger.warning(
                 "ringostat answered calls without a readable calldate; they are left out",
                 extra={"vendor": VENDOR, "rows_undated": undated},
             )
-        return CallRows(kept, None if lines is None else b"".join(lines))
 
     def _observe_offset(self, text: str) -> None:
         """Records a `calldate` offset the expected zone does not have then (called once per hour of text)."""
@@ -269,7 +258,7 @@ class RingostatClient:
         if moment is not None and offset is not None and offset != moment.astimezone(self._tz).utcoffset():
             self._foreign.setdefault(offset, moment)
 
-    def _window_pages(self, start: datetime, end: datetime) -> Iterator[_Page]:
+    def _window_pages(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
         """The answers, in order, for the UTC window `[start, end)` (and some rows around it).
 
         Every call from `need` on (the window's start, then the last call read) is still to be read.
@@ -323,7 +312,7 @@ class RingostatClient:
             "order": "calldate asc",
         }
 
-    def _halved_pages(self, sent_from: datetime, sent_to: datetime) -> Iterator[_Page]:
+    def _halved_pages(self, sent_from: datetime, sent_to: datetime) -> Iterator[list[dict[str, Any]]]:
         """The rows of the naive range `[sent_from, sent_to]`, halving it while an answer may be cut:
         the way through for an API that refuses a window over the cap instead of cutting it."""
         try:
@@ -337,7 +326,7 @@ class RingostatClient:
         yield rows
 
     # --- requests and the field fallback --------------------------------------------------------
-    def _rows(self, params: dict[str, str]) -> _Page:
+    def _rows(self, params: dict[str, str]) -> list[dict[str, Any]]:
         try:
             return self._get_rows(params, self._fields)
         except FieldRejected as rejected:
@@ -354,13 +343,13 @@ class RingostatClient:
         )
         self._fields = self._fallback_fields
 
-    def _get_rows(self, params: dict[str, str], fields: Sequence[str]) -> _Page:
+    def _get_rows(self, params: dict[str, str], fields: Sequence[str]) -> list[dict[str, Any]]:
         response, body = self._transport.request_json(
             "GET", CALLS_PATH, params={**params, "fields": ",".join(fields)}, headers=self._headers()
         )
         if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
             raise self._transport.malformed(response, "expected a JSON array of call objects")
-        return _Page(body, _row_lines(response.content, len(body)))
+        return body
 
     def _headers(self) -> dict[str, str]:
         return {"Auth-key": self._auth_key, "Accept": "application/json"}
@@ -400,47 +389,6 @@ class RingostatClient:
         rows = self._get_rows(params, ("uniqueid", "call_card"))
         numbers = dict.fromkeys(number for row in rows if (number := _project_number(row)) is not None)
         return [RingostatAccount(id=number, source="call_card") for number in numbers]
-
-
-@dataclass(frozen=True)
-class CallRows:
-    """A window's calls, and the same rows as the vendor wrote them, one JSON document a line
-    (None when some answer could not be cut into rows that way): stored as they are, never encoded
-    again."""
-
-    rows: list[dict[str, Any]]
-    json_lines: bytes | None
-
-
-class _Page(list[dict[str, Any]]):
-    """One answer's rows, with each row's own bytes (None when the answer cannot be cut into rows)."""
-
-    def __init__(self, rows: list[dict[str, Any]], lines: list[bytes] | None) -> None:
-        super().__init__(rows)
-        self.lines = lines
-
-
-#: How JSON serialisers separate the objects of an array, compact first.
-_OBJECT_SEPARATORS = (b"},{", b"}, {")
-
-
-def _row_lines(content: bytes, count: int) -> list[bytes] | None:
-    """Each of the `count` objects of a JSON array, as the vendor wrote it and ending in a line break.
-
-    Cut at the separator between objects: when cutting gives exactly `count` pieces, every separator
-    found is one of the `count - 1` boundaries (each holds one), none sits inside a value. An answer
-    holding a line break (pretty-printed) or cut otherwise gives None: its rows are encoded instead."""
-    body = content.strip()
-    if not count or body[:1] != b"[" or body[-1:] != b"]" or b"\n" in body or b"\r" in body:
-        return None
-    inner = body[1:-1].strip()
-    for separator in _OBJECT_SEPARATORS:
-        pieces = inner.split(separator)
-        if len(pieces) == count:
-            if count == 1:
-                return [inner + b"\n"]
-            return [pieces[0] + b"}\n", *(b"{" + piece + b"}\n" for piece in pieces[1:-1]), b"{" + pieces[-1] + b"\n"]
-    return None
 
 
 @dataclass(frozen=True)

@@ -371,6 +371,7 @@ def section(result: PipelineResult, stamp: str) -> str:
     versus_dlt_wall = engine.per_second / theirs.per_second
     of_floor = engine.per_cpu_second / floor.per_cpu_second
     ratio = result.downloaded / result.kept
+    five_dlt_of_floor = 5 * theirs.per_cpu_second / floor.per_cpu_second
     return f"""## Ringostat calls through the engine's day loop, vs dlt and the floor
 
 {stamp}
@@ -400,7 +401,7 @@ engine's own two outputs gzipped at level 3, nothing else.
 - **Re-download ratio: {ratio:.3f}** rows downloaded ÷ rows kept ({result.downloaded:,} ÷ {result.kept:,}; goal ≤ 1.05):
   capped answers continue from their last call, bounds sent in the account's zone with a 15-minute margin.
 
-5× fair dlt would be {5 * theirs.per_cpu_second:,.0f} rows per CPU second, {5 * theirs.per_cpu_second / floor.per_cpu_second:.0%}
+5× fair dlt would be {5 * theirs.per_cpu_second:,.0f} rows per CPU second, {five_dlt_of_floor:.0%}
 of the floor: configured fairly, dlt leaves no room for both goals. The floor holds only the parse and the two
 gzips; the engine adds attribution (its largest share, about half of it building the conversion models),
 serialising both partitions once each, the window filter, HTTP and the AWS calls.

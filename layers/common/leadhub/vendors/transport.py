@@ -120,6 +120,17 @@ class Call:
     idempotent: bool = True
 
 
+def _hold(limiter: RateLimiter) -> Callable[[], None]:
+    """Wait for the limiter and hold a slot; answers what to call once the answer is back. A limiter
+    without slots (one that only `acquire`s) counts the request when it is sent."""
+    reserve = getattr(limiter, "reserve", None)
+    if reserve is None:
+        limiter.acquire()
+        return lambda: None
+    slot = reserve()
+    return lambda: limiter.settle(slot)
+
+
 class Transport:
     def __init__(
         self,
@@ -190,12 +201,14 @@ class Transport:
             attempt += 1
             # real time, even when retries sleep on a test's clock: the vendor counts real time
             limiters = [limiter for limiter in (self._limiter, *extra_limiters) if limiter is not None]
-            slots = [limiter.reserve() for limiter in limiters]
+            # the narrowest limit (a method's, given last) first: waiting on it must not hold a slot
+            # of the broad one (the project's 10 a second) in flight meanwhile
+            settles = [_hold(limiter) for limiter in reversed(limiters)]
             try:
                 outcome = self._attempt(call)
             finally:
-                for limiter, slot in zip(limiters, slots, strict=True):
-                    limiter.settle(slot)  # the vendor counted it on arrival: before its answer came back
+                for settle in settles:
+                    settle()  # the vendor counted it on arrival: before its answer came back
             if isinstance(outcome, requests.Response):
                 if not expect_json:
                     return outcome, None

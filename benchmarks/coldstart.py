@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,7 +135,7 @@ class Measured:
     before: tuple[float, float]
 
 
-def section(stamp: str) -> str:
+def main_section(stamp: Callable[[], str]) -> str:
     host = "manylinux2014_aarch64" if platform.machine() in ("aarch64", "arm64") else "manylinux2014_x86_64"
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as scratch:
         work = Path(scratch)
@@ -163,7 +164,7 @@ def section(stamp: str) -> str:
     slowest = max(row.with_bytecode[1] for row in measured)
     return f"""## Cold start: handler imports and the layer
 
-{stamp}
+{stamp()}
 Each handler module imported in a fresh process (median of {RUNS}) from the layer `sam build` makes
 (`layers/common/Makefile`: `BuildMethod: makefile`, bytecode compiled at build with `unchecked-hash`),
 built here for this machine's platform; the template's environment with `AWS_LAMBDA_FUNCTION_NAME` set,

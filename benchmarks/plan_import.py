@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +149,7 @@ def measure(count: int = ITEMS) -> Outcome:
         os.environ.pop("CALLTOUCH_BASE_URL", None)
 
 
-def section(stamp: str) -> str:
+def main_section(stamp: Callable[[], str]) -> str:
     load = os.getloadavg()[0]
     outcome = measure()
     print(
@@ -159,7 +160,7 @@ def section(stamp: str) -> str:
     period = get_settings().calltouch_rate_period_seconds
     return f"""## Calltouch plan import: 10 000 rows within 5 requests a second
 
-{stamp}
+{stamp()}
 {outcome.items:,} plan rows submitted through `PlanImports` (checks, content hash, rows to S3), then the
 plan-import job in this process: {outcome.chunks} chunks of ≤ 100 to the Calltouch simulator's
 `plans-import/add`, every request first reserving a slot in the shared DynamoDB slot table (moto),

@@ -157,7 +157,7 @@ def best_of(repeat: int, run: Callable[[], Any]) -> float:
     return best
 
 
-def section(stamp: str, per_day: int = 5000) -> str:
+def main_section(stamp: Callable[[], str], per_day: int = 5000) -> str:
     with embedded_s3():
         year = max(RANGES)
         print(f"reports: writing {year} days × {per_day:,} conversions with their summaries", flush=True)
@@ -179,7 +179,7 @@ def section(stamp: str, per_day: int = 5000) -> str:
     year_seconds = rows[-1][2]
     return f"""## The conversions report: 30 / 90 / 365 days at {per_day:,} conversions a day
 
-{stamp}
+{stamp()}
 `GET /projects/{{id}}/conversions` as the API computes it (`conversion_report`, grouped by source / traffic
 type / campaign) over one connector's calls stored as the engine stores them: each day's conversion
 partition (gzip JSON Lines) with its daily summary, {project.cells} cells a day here (a cell per date × kind ×

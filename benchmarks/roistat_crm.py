@@ -23,7 +23,7 @@ import sqlite3
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +246,7 @@ def peak_mib(database: Path, bucket: Path) -> float:
     return peak
 
 
-def section() -> str:
+def main_section(stamp: Callable[[], str]) -> str:
     root = Path(tempfile.mkdtemp(prefix="bench-roistat-crm-"))
     try:
         full, small = seed(root, DEALS), seed(root, max(1, DEALS // 10))
@@ -260,7 +260,6 @@ def section() -> str:
         memory_full, memory_small = peak_mib(full, root / "bucket"), peak_mib(small, root / "bucket")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    from benchmarks.__main__ import stamp
 
     return f"""## Roistat custom-CRM export pulled page by page, as Roistat pulls it
 

@@ -109,6 +109,10 @@ class Simulator:
         self._routes: list[Route] = []
         self._lock = threading.RLock()
         self.request_counts: Counter[str] = Counter()
+        #: Rows answered per path (list endpoints count theirs): what a client downloaded, for measuring.
+        self.rows_served: Counter[str] = Counter()
+        #: Requests refused for a rate limit, per limit: what a client's limiter failed to keep.
+        self.refused: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -202,6 +206,8 @@ class Simulator:
             self.faults = FaultKnobs(timeout_seconds=self.faults.timeout_seconds)
             self._script.clear()
             self.request_counts.clear()
+            self.rows_served.clear()
+            self.refused.clear()
 
     def _control(self, request: SimRequest) -> SimResponse:
         action = request.path.removeprefix("/__sim__/")
@@ -209,6 +215,10 @@ class Simulator:
             return json_response({"simulator": self.name, "status": "ok"})
         if action == "requests":
             return json_response(dict(self.request_counts))
+        if action == "rows":
+            return json_response(dict(self.rows_served))
+        if action == "refused":
+            return json_response(dict(self.refused))
         if action == "reset" and request.method == "POST":
             self.reset_faults()
             return json_response({"faults": asdict(self.faults)})

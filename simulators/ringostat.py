@@ -541,6 +541,7 @@ class RingostatSimulator(Simulator):
             )
         context = RenderContext(self.scenario.tz, self.scenario.project_id)
         rows = [render_row(call, names, context) for call in calls[: self.knobs.row_cap]]
+        self.rows_served[request.path] += len(rows)
         if request.arg("export_type", "json") == "csv":
             return self._csv(rows, names)
         if not rows and self.knobs.empty_result == "empty-body":

@@ -1175,6 +1175,8 @@ class RoistatSimulator(Simulator):
         self.revoked_keys: set[str] = set()
         self._clock = clock
         self._windows: dict[tuple[int, float], SlidingWindowLimit] = {}
+        #: (limit scope, count, period) → when each request it admitted arrived: how the vendor sees a client.
+        self.admitted: dict[tuple[str, int, float], list[float]] = {}
         self._results: OrderedDict[str, list[_Row]] = OrderedDict()
         self._register_routes()
 
@@ -1307,8 +1309,12 @@ class RoistatSimulator(Simulator):
             if window is None:
                 window = self._windows[(count, period)] = SlidingWindowLimit(count, period, self._clock)
         wait = window.hit(scope)
+        kind = scope.split(":", 1)[0]
         if wait is not None:
+            self.refused[kind] += 1
             raise RoistatApiError("request_limit_error", "Request limit exceeded", retry_after=wait)
+        with self._lock:
+            self.admitted.setdefault((kind, count, period), []).append(self._clock())
 
     def _option(self, project: int, option: str) -> None:
         if option in self.knobs.disabled_options.get(project, set()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -26,7 +27,8 @@ def test_days_served_from_one_fetch_partition_the_rows(offsets: list[int], days:
 
     def fetch(start: datetime, end: datetime) -> list[dict[str, str]]:
         fetches.append((start, end))
-        return [row for row in rows if start <= datetime.fromisoformat(row["creation_date"]) < end]
+        window = [row for row in rows if start <= datetime.fromisoformat(row["creation_date"]) < end]
+        return sorted(window, key=lambda row: row["creation_date"])  # the client asks the vendor to sort
 
     prefetch = RangePrefetch(fetch, iso_moment("creation_date"))
     served = [
@@ -56,3 +58,19 @@ def test_a_day_outside_the_fetched_span_is_fetched_again() -> None:
     for day in range(5):
         prefetch.read(T0 + timedelta(days=day), T0 + timedelta(days=day + 1))
     assert calls == [T0, T0 + timedelta(days=2), T0 + timedelta(days=4)]
+
+
+def test_the_span_is_read_only_as_far_as_the_day_asked_for() -> None:
+    rows = rows_at([60 * 24 * day + 30 for day in range(10)])
+    taken: list[str] = []
+
+    def fetch(start: datetime, end: datetime) -> Iterator[dict[str, str]]:
+        for row in rows:
+            taken.append(row["id"])  # a page at a time, as the vendor client pages
+            yield row
+
+    prefetch = RangePrefetch(fetch, iso_moment("creation_date"))
+    assert [row["id"] for row in prefetch.read(T0, T0 + timedelta(days=1))] == ["0"]
+    assert taken == ["0", "1"]  # the first row past the day ends the read: a long span is no long read
+    assert [row["id"] for row in prefetch.read(T0 + timedelta(days=1), T0 + timedelta(days=3))] == ["1", "2"]
+    assert taken == ["0", "1", "2", "3"]

@@ -45,3 +45,34 @@ def test_limiters_are_shared_per_credential_set() -> None:
     first = shared_limiter("calltouch", "default", fingerprint("token-a"), rates)
     assert shared_limiter("calltouch", "default", fingerprint("token-a"), rates) is first
     assert shared_limiter("calltouch", "default", fingerprint("token-b"), rates) is not first
+
+
+def test_a_slot_counts_from_when_the_answer_came_back() -> None:
+    """The vendor counts a request on arrival, somewhere before its answer: the next request of a full
+    window goes a period after the answer, not after the sending."""
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(2, 60.0)], clock=clock, sleep=clock.sleep)
+    first = limiter.reserve()
+    clock.now += 5.0  # a slow answer
+    limiter.settle(first)
+    limiter.acquire()
+    limiter.acquire()
+    assert clock.now == 65.0
+
+
+def test_a_request_in_flight_holds_its_slot() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(1, 10.0)], clock=clock, sleep=clock.sleep)
+    in_flight = limiter.reserve()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:
+            clock.now += 3.0  # the answer arrives while the next request waits
+            limiter.settle(in_flight)
+        clock.sleep(seconds)
+
+    limiter._sleep = sleep
+    limiter.acquire()
+    assert clock.now >= 13.0  # a period after the answer came back

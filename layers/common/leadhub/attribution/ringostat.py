@@ -74,27 +74,34 @@ def normalise_calls(
     keeps = rules.keeps
     pool_marks = rules.pool_marks
     dispositions: dict[str, str] = {}
+    #: call_type as sent → its direction (trimmed, lower case); a batch holds a handful of spellings.
+    spellings: dict[str, str] = {}
     #: A batch holds few distinct UTM sets: each one's marks are worked out once.
     known_marks: dict[tuple[Any, ...], Marks] = {}
     for row in rows:
-        call_id = text_id(row.get("uniqueid"))
-        when = read_time(row.get("calldate"))
+        get = row.get
+        call_id = get("uniqueid")
+        if call_id.__class__ is not str or not call_id:
+            call_id = text_id(call_id)
+        when = read_time(get("calldate"))
         if call_id is None or when is None:
             reject(rejected, row, "a call needs a uniqueid and a calldate")
             continue
-        call_type = row.get("call_type")
-        direction = call_type.strip().lower() if call_type.__class__ is str and call_type.strip() else INBOUND
+        call_type = get("call_type")
+        direction = spellings.get(call_type) if call_type.__class__ is str else INBOUND
+        if direction is None:
+            direction = spellings[str(call_type)] = str(call_type).strip().lower() or INBOUND
         if direction not in directions:
             continue
-        raw_tags = row.get("tags")  # none documented (B2.2): usually absent
+        raw_tags = get("tags")  # none documented (B2.2): usually absent
         tags = row_tags(raw_tags) if raw_tags else ()
-        unique = is_first_contact(row)
+        counter = get("call_counter")
+        unique = counter == 1 if counter.__class__ is int else is_first_contact(row)
         if filtering and not keeps(tags, unique):
             continue
-        pool = row.get("pool_name")
+        pool = get("pool_name")
         marks = pool_marks.get(pool) if pool.__class__ is str else None
         if marks is None:
-            get = row.get
             utm = (get("utm_source"), get("utm_medium"), get("utm_campaign"), get("utm_content"), get("utm_term"))
             try:
                 marks = known_marks.get(utm)
@@ -102,14 +109,17 @@ def normalise_calls(
                 marks = rules.utm_marks(*utm)
             if marks is None:
                 marks = _remember(known_marks, utm, rules)
-        disposition = row.get("disposition")
+        disposition = get("disposition")
         if disposition.__class__ is str:
             status = dispositions.get(disposition)
             if status is None:
                 status = dispositions[disposition] = disposition.replace("+", " ").replace("_", " ").upper()
         else:
             status = None
-        proper = lenient_int(row.get("proper_flag"))
+        proper, duration, billsec = get("proper_flag"), get("duration"), get("billsec")
+        # ints as Ringostat mostly sends them; anything else read leniently (B2.2)
+        proper = proper if proper.__class__ is int else lenient_int(proper)
+        client_id = get("client_id")
         yield build_conversion(
             VENDOR,
             "calls",
@@ -119,8 +129,8 @@ def normalise_calls(
             when,
             marks,
             {
-                "duration": lenient_int(row.get("duration")),
-                "billsec": lenient_int(row.get("billsec")),
+                "duration": duration if duration.__class__ is int else lenient_int(duration),
+                "billsec": billsec if billsec.__class__ is int else lenient_int(billsec),
                 "proper": None if proper is None else proper == 1,
                 "call_type": direction,
                 "pool_name": pool if pool.__class__ is str else None,
@@ -128,5 +138,5 @@ def normalise_calls(
             tags=tags,
             unique=unique,
             status=status,
-            ga_client_id=text_id(row.get("client_id")),
+            ga_client_id=client_id if client_id.__class__ is str and client_id else text_id(client_id),
         )

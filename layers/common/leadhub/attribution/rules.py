@@ -74,6 +74,7 @@ ROISTAT_PARAMETER_KEYS = {
 _CACHE_LIMIT = 100_000
 _UNKNOWN: Any = object()
 _LAST_INSTANT_OF_HOUR = timedelta(hours=1, microseconds=-1)
+_SECONDS = tuple(timedelta(seconds=second) for second in range(60))
 
 
 def roistat_parameter_key(parameter: str) -> str | None:
@@ -180,7 +181,7 @@ class ProjectClock:
     hour of the vendor's text, so most rows pay for one ISO parse and one dict lookup.
     """
 
-    __slots__ = ("_dates", "naive_zone", "zone")
+    __slots__ = ("_dates", "_minutes", "naive_zone", "zone")
 
     def __init__(self, zone: ZoneInfo, naive_zone: ZoneInfo | None = None) -> None:
         self.zone = zone
@@ -188,9 +189,33 @@ class ProjectClock:
         #: "YYYY-MM-DDTHH" + the text after the seconds (its offset) → the project date of that whole
         #: hour, or None when midnight or a clock change falls inside it (then each row is worked out).
         self._dates: dict[str, date | None] = {}
+        #: "YYYY-MM-DDTHH:MM" + offset (the vendors' fixed `…T10:00:00+0300` text) → (the UTC instant
+        #: the minute starts, its project date): a row then costs a slice, a lookup and an addition,
+        #: no parse (a busy day holds 1 440 minutes and 50 000 calls).
+        self._minutes: dict[str, tuple[datetime, date] | None] = {}
 
     def read(self, text: Any) -> tuple[datetime, date] | None:
         """None when the text is not an ISO-8601 timestamp."""
+        if text.__class__ is str and len(text) == 24 and text[16] == ":" and text[19] in "+-":
+            key = text[:16] + text[19:]
+            minute = self._minutes.get(key, _UNKNOWN)
+            if minute is _UNKNOWN:
+                minute = self._remember_minute(key, text)
+            if minute is not None:
+                try:
+                    return minute[0] + _SECONDS[int(text[17:19])], minute[1]
+                except (ValueError, IndexError):
+                    pass  # not seconds: read as any other text
+        return self._read_any(text)
+
+    def _remember_minute(self, key: str, text: str) -> tuple[datetime, date] | None:
+        when = self._read_any(text[:17] + "00" + text[19:])
+        if len(self._minutes) >= _CACHE_LIMIT:
+            self._minutes.clear()
+        self._minutes[key] = when
+        return when
+
+    def _read_any(self, text: Any) -> tuple[datetime, date] | None:
         try:
             moment = datetime.fromisoformat(text)
         except (TypeError, ValueError):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from leadhub.settings import Settings, get_settings
 from leadhub.store.rate_slots import RateSlots
-from leadhub.vendors.ratelimit import RateLimiter
+from leadhub.vendors.ratelimit import RateLimiter, Slot
 
 #: A sender that wakes this much after its slot began moves every later slot by its lateness: a
 #: request sent late would otherwise arrive bunched with the on-time requests after it, and Calltouch
@@ -38,17 +38,19 @@ class SharedSlots(RateLimiter):
         self._wall = clock
         self._pause = sleep
 
-    def acquire(self) -> float:
-        """Reserve the next free slot and wait for it; the seconds waited."""
-        began = self._wall()
-        start = self._slots.reserve(self.scope, spacing=self.spacing, now=began)
+    def reserve(self) -> Slot:
+        """Reserve the next free slot in the shared store and wait for its start."""
+        start = self._slots.reserve(self.scope, spacing=self.spacing, now=self._wall())
         wait = start - self._wall()
         if wait > 0:
             self._pause(wait)
         late = self._wall() - start
         if late > LATE_SECONDS:
             self._slots.delay(self.scope, seconds=late)
-        return self._wall() - began
+        return Slot()
+
+    def settle(self, slot: Slot) -> None:
+        """Nothing to stamp: slots are spaced by their starts in the shared store, which every sender sees."""
 
 
 def calltouch_slots(settings: Settings | None = None) -> SharedSlots:

@@ -56,6 +56,10 @@ ORDER_LIST_RATES = (Rate(20, 60.0),)
 #: order/list with extend: (largest page size, rate), smallest first (A3).
 ORDER_LIST_EXTEND_RATES = ((100, Rate(10, 60.0)), (1000, Rate(5, 60.0)))
 ORDER_LIST_EXTEND_HUGE_RATE = Rate(1, 60.0)
+#: The order page size, with or without the visit: the largest tier whose page is bounded (A3). With
+#: the visit, 1 000-row pages at 5 a minute read 5 000 orders a minute where 100-row pages at 10 read
+#: 1 000; pages over 1 000 rows buy 1 a minute for a page whose maximum no document gives (A4).
+ORDER_PAGE_SIZE = 1000
 
 #: A probe waited 5 s, 15 s, 30 s after `request_limit_error` (A3); backoff 2, 4, 8, 16 s is close.
 DEFAULT_POLICY = VendorPolicy(VENDOR, retry=RetryPolicy(backoff_base=2.0))
@@ -259,9 +263,8 @@ class RoistatClient:
         extend_visit: bool = False,
         page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Deals created in [start, end), oldest first. With the visit, pages default to 100 rows: the
-        10/min tier; bigger pages buy a stricter limit (A3)."""
-        size = page_size or (100 if extend_visit else 1000)
+        """Deals created in [start, end), oldest first, `ORDER_PAGE_SIZE` rows a page unless told."""
+        size = page_size or ORDER_PAGE_SIZE
         scope, rates = order_list_rates(extend_visit=extend_visit, page_size=size)
         query = {
             "filters": filter_expression(

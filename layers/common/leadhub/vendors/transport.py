@@ -120,6 +120,17 @@ class Call:
     idempotent: bool = True
 
 
+def _hold(limiter: RateLimiter) -> Callable[[], None]:
+    """Wait for the limiter and hold a slot; answers what to call once the answer is back. A limiter
+    without slots (one that only `acquire`s) counts the request when it is sent."""
+    reserve = getattr(limiter, "reserve", None)
+    if reserve is None:
+        limiter.acquire()
+        return lambda: None
+    slot = reserve()
+    return lambda: limiter.settle(slot)
+
+
 class Transport:
     def __init__(
         self,
@@ -188,11 +199,16 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            for limiter in (self._limiter, *extra_limiters):
-                if limiter is not None:
-                    # real time, even when retries sleep on a test's clock: the vendor counts real time
-                    limiter.acquire()
-            outcome = self._attempt(call)
+            # real time, even when retries sleep on a test's clock: the vendor counts real time
+            limiters = [limiter for limiter in (self._limiter, *extra_limiters) if limiter is not None]
+            # the narrowest limit (a method's, given last) first: waiting on it must not hold a slot
+            # of the broad one (the project's 10 a second) in flight meanwhile
+            settles = [_hold(limiter) for limiter in reversed(limiters)]
+            try:
+                outcome = self._attempt(call)
+            finally:
+                for settle in settles:
+                    settle()  # the vendor counted it on arrival: before its answer came back
             if isinstance(outcome, requests.Response):
                 if not expect_json:
                     return outcome, None
@@ -269,7 +285,7 @@ class Transport:
 
     def _decode(self, response: requests.Response) -> Any:
         """The JSON body, or a MalformedResponse naming what came instead."""
-        if self._empty_body is not MALFORMED and not response.content.strip():
+        if self._empty_body is not MALFORMED and (not response.content or response.content.isspace()):
             return copy.deepcopy(self._empty_body)
         try:
             # orjson: a page of thousands of rows parses several times faster than with json

@@ -225,7 +225,7 @@ def test_a_spent_api_points_budget_fails_only_the_stream_it_stops_and_the_next_d
     streams = {stream.stream: stream for stream in status.streams}
     assert streams["calls"].state.value == "idle" and streams["calls"].last_error is None
     assert streams["requests"].state.value == "failed" and streams["requests"].last_error is not None
-    assert "limit" in streams["requests"].last_error.explanation and status.active
+    assert "API points" in streams["requests"].last_error.explanation and status.active
     calls_only = Counter({key: count for key, count in project.truth().items() if key[1] == "call"})
     assert project.inquiries() == calls_only
 

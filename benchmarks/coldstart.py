@@ -1,9 +1,12 @@
 """Cold start: how long each handler module takes to import, in a fresh process, from the layer as
 `sam build` builds it (layers/common/Makefile), with its bytecode and without; and the layer's size.
 
+Every function of template.yaml is measured (its CodeUri and Handler), none from a hand list.
 Lambda-like: the layer on the path before the function's directory, the AWS SDK from the interpreter's
-own site-packages (as the runtime's), the template's environment (POWERTOOLS_*, tables, bucket) with
-AWS_LAMBDA_FUNCTION_NAME set, so Powertools' Tracer is on as in AWS. "Without bytecode" is the layer
+own site-packages (as the runtime's), the function's environment from the template (Globals and its
+own variables) plus what the runtime sets: AWS_LAMBDA_FUNCTION_NAME (Powertools' Tracer is on),
+LAMBDA_TASK_ROOT (the X-Ray SDK then samples locally, as in Lambda, instead of building a botocore
+X-Ray client for centralised sampling at import) and the X-Ray daemon's address. "Without bytecode" is the layer
 with every `__pycache__` removed and PYTHONDONTWRITEBYTECODE set: what a read-only /opt without .pyc
 costs on every cold start. The import is timed inside the child (interpreter start-up excluded), the
 median of several fresh processes.
@@ -20,19 +23,49 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_SOURCE = ROOT / "layers" / "common"
 FUNCTIONS = ROOT / "functions"
-HANDLERS = sorted(path.parent.name for path in FUNCTIONS.glob("*/app.py"))
 BUDGET_MS = 300
 RUNS = int(os.environ.get("BENCH_COLDSTART_RUNS", "5"))
 #: The code measured as "before", in the same run: the commit this work started from.
 BASE = os.environ.get("BENCH_COLDSTART_BASE", "a11d619")
 _IMPORT = (
-    "import time; started, cpu = time.perf_counter(), time.process_time(); import app; "
+    "import time, importlib; started, cpu = time.perf_counter(), time.process_time(); importlib.import_module({!r}); "
     "print((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000)"
 )
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    #: The directory under functions/ (the template's CodeUri)
+    name: str
+    module: str
+    #: The function's own variables, beside the template's Globals
+    variables: dict[str, Any]
+
+
+def template_functions() -> list[Function]:
+    """Every AWS::Serverless::Function of template.yaml, so a new function is measured without a word here."""
+    from devstack import template
+
+    found = []
+    for logical_id, resource in template.load(template.TEMPLATE).get("Resources", {}).items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        found.append(
+            Function(
+                logical_id,
+                Path(properties["CodeUri"]).name,
+                properties["Handler"].rsplit(".", 1)[0],
+                dict(properties.get("Environment", {}).get("Variables", {})),
+            )
+        )
+    return sorted(found, key=lambda function: function.name)
 
 
 def build_layer(into: Path, platform_tag: str) -> Path:
@@ -60,16 +93,23 @@ def without_bytecode(layer: Path, into: Path) -> Path:
     return copy
 
 
-def lambda_environment(layer: Path, handler: str, *, bytecode: bool, functions: Path) -> dict[str, str]:
+def lambda_environment(layer: Path, function: Function, *, bytecode: bool, functions: Path) -> dict[str, str]:
     from devstack import template
 
     found = template.resources(template.load(template.TEMPLATE))
+    found.environment.update(function.variables)
     environment = {name: str(value) for name, value in template.local_environment(found, "bench").items()}
+    task_root = functions / function.name
     environment.update(
         PATH=os.environ.get("PATH", ""),
-        PYTHONPATH=f"{layer}{os.pathsep}{functions / handler}",
-        AWS_LAMBDA_FUNCTION_NAME=f"leadhub-{handler}",
+        PYTHONPATH=f"{layer}{os.pathsep}{task_root}",
+        AWS_LAMBDA_FUNCTION_NAME=f"leadhub-{function.name}",
         AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
+        LAMBDA_TASK_ROOT=str(task_root),
+        _HANDLER=f"{function.module}.lambda_handler",
+        # Set by the runtime when the function's Tracing is Active (template Globals).
+        AWS_XRAY_DAEMON_ADDRESS="169.254.79.129:2000",
+        AWS_XRAY_CONTEXT_MISSING="LOG_ERROR",
         AWS_REGION="eu-central-1",
         AWS_DEFAULT_REGION="eu-central-1",
         POWERTOOLS_SERVICE_NAME="leadhub",
@@ -81,14 +121,19 @@ def lambda_environment(layer: Path, handler: str, *, bytecode: bool, functions: 
     return environment
 
 
-def import_ms(layer: Path, handler: str, *, bytecode: bool, functions: Path = FUNCTIONS) -> tuple[float, float]:
-    """The median import time of the handler module over RUNS fresh processes: wall, and CPU."""
+def import_ms(
+    layer: Path, function: Function, *, bytecode: bool, functions: Path = FUNCTIONS
+) -> tuple[float, float] | None:
+    """The median import time of the handler module over RUNS fresh processes: wall, and CPU (None: the
+    function is not in that tree)."""
+    if not (functions / function.name / f"{function.module}.py").exists():
+        return None
     times, cpu = [], []
     for _ in range(RUNS):
         answer = subprocess.run(
-            [sys.executable, "-c", _IMPORT],
-            env=lambda_environment(layer, handler, bytecode=bytecode, functions=functions),
-            cwd=functions / handler,
+            [sys.executable, "-c", _IMPORT.format(function.module)],
+            env=lambda_environment(layer, function, bytecode=bytecode, functions=functions),
+            cwd=functions / function.name,
             capture_output=True,
             text=True,
             check=True,
@@ -131,7 +176,11 @@ class Measured:
     #: (wall, CPU) milliseconds
     with_bytecode: tuple[float, float]
     without: tuple[float, float]
-    before: tuple[float, float]
+    before: tuple[float, float] | None
+
+
+def _cpu(measured: tuple[float, float] | None) -> str:
+    return "–" if measured is None else f"{measured[1]:.0f}"
 
 
 def section(stamp: str) -> str:
@@ -145,18 +194,21 @@ def section(stamp: str) -> str:
         (work / "base").mkdir()
         old_layer, old_functions = base_tree(local, work / "base")
         measured = []
-        for handler in HANDLERS:
+        for function in template_functions():
+            with_bytecode = import_ms(local, function, bytecode=True)
+            without = import_ms(sourceless, function, bytecode=False)
+            assert with_bytecode is not None and without is not None
             row = Measured(
-                handler,
-                import_ms(local, handler, bytecode=True),
-                import_ms(sourceless, handler, bytecode=False),
-                import_ms(old_layer, handler, bytecode=True, functions=old_functions),
+                function.name,
+                with_bytecode,
+                without,
+                import_ms(old_layer, function, bytecode=True, functions=old_functions),
             )
-            print(f"coldstart: {handler} {row.with_bytecode} ms, without bytecode {row.without} ms", flush=True)
+            print(f"coldstart: {row.handler} {row.with_bytecode} ms, without bytecode {row.without} ms", flush=True)
             measured.append(row)
     table = "\n".join(
         f"| `functions/{row.handler}` | {row.with_bytecode[0]:.0f} | {row.with_bytecode[1]:.0f} | "
-        f"{row.without[0]:.0f} | {row.without[1]:.0f} | {row.before[1]:.0f} | "
+        f"{row.without[0]:.0f} | {row.without[1]:.0f} | {_cpu(row.before)} | "
         f"{'yes' if row.with_bytecode[1] <= BUDGET_MS else '**no**'} |"
         for row in measured
     )

@@ -11,10 +11,12 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from leadhub.models.base import DeferredModel
 
 
-class Settings(BaseModel):
+class Settings(DeferredModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     aws_region: str = Field("eu-central-1", alias="AWS_REGION")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel
-
+from leadhub.models.base import DeferredModel
 from leadhub.settings import get_settings
 from leadhub.store.objects import ObjectStore
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class Link(BaseModel):
+class Link(DeferredModel):
     url: str
     expires_at: str
     filename: str | None = None

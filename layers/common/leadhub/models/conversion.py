@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from leadhub.models.base import DeferredModel
 
 #: Roistat's label for conversions with no campaign (seed 000); each vendor declares its own
 #: (`VendorSpec.undefined_campaign`: Ringostat's, seed 001, is «Неизвестная кампания»).
@@ -31,7 +33,7 @@ class Kind(StrEnum):
     OFFLINE = "offline"
 
 
-class Conversion(BaseModel):
+class Conversion(DeferredModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     vendor: str

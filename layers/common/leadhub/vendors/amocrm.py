@@ -36,8 +36,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from leadhub.models.base import DeferredModel
 from leadhub.observability import logger
 from leadhub.redaction import register_secret
 from leadhub.vendors import errors
@@ -64,7 +65,7 @@ Raw = dict[str, Any]
 # --- typed results ------------------------------------------------------------------------------------
 
 
-class AmoTokens(BaseModel):
+class AmoTokens(DeferredModel):
     """An OAuth pair. The secrets are SecretStr, so a repr, log line or JSON dump shows `**********`."""
 
     model_config = ConfigDict(frozen=True)
@@ -86,7 +87,7 @@ class AmoTokens(BaseModel):
         }
 
 
-class AmoStatus(BaseModel):
+class AmoStatus(DeferredModel):
     id: int
     name: str
     pipeline_id: int
@@ -102,13 +103,13 @@ class AmoStatus(BaseModel):
         return self.id in (WON_STATUS, LOST_STATUS)
 
 
-class AmoPipeline(BaseModel):
+class AmoPipeline(DeferredModel):
     id: int
     name: str
     sort: int = 0
     is_main: bool = False
     is_archive: bool = False
-    statuses: list[AmoStatus] = []
+    statuses: list[AmoStatus] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -118,7 +119,7 @@ class AmoPipeline(BaseModel):
         return raw
 
 
-class AmoUser(BaseModel):
+class AmoUser(DeferredModel):
     id: int
     name: str
     email: str | None = None
@@ -134,7 +135,7 @@ class AmoUser(BaseModel):
         return raw
 
 
-class AmoAccount(BaseModel):
+class AmoAccount(DeferredModel):
     id: int
     name: str
     subdomain: str
@@ -153,19 +154,19 @@ class AmoAccount(BaseModel):
         return raw
 
 
-class AmoEnum(BaseModel):
+class AmoEnum(DeferredModel):
     id: int
     value: str
     sort: int = 0
 
 
-class AmoCustomField(BaseModel):
+class AmoCustomField(DeferredModel):
     id: int
     name: str
     type: str
     code: str | None = None
     entity_type: str | None = None
-    enums: list[AmoEnum] = []
+    enums: list[AmoEnum] = Field(default_factory=list)
 
     @field_validator("enums", mode="before")
     @classmethod

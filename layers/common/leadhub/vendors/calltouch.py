@@ -36,8 +36,9 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import ConfigDict, Field, field_serializer, field_validator
 
+from leadhub.models.base import DeferredModel
 from leadhub.redaction import redact
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate
@@ -66,7 +67,7 @@ _ITEM_PATH = re.compile(r"^items\[(\d+)\]")
 _QUOTED_FIELD = re.compile(r'"([^"]+)"')
 
 
-class PlanMetric(BaseModel):
+class PlanMetric(DeferredModel):
     model_config = ConfigDict(frozen=True)
 
     type: str
@@ -74,7 +75,7 @@ class PlanMetric(BaseModel):
     value: int
 
 
-class PlanItem(BaseModel):
+class PlanItem(DeferredModel):
     """One row of `plans-import/add`, serialised with the vendor's names and `dd-mm-yyyy` dates."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -103,7 +104,7 @@ class PlanItem(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
-class PlanImportBatch(BaseModel):
+class PlanImportBatch(DeferredModel):
     """One accepted request: its import log id and which of the caller's items it carried."""
 
     import_id: int
@@ -111,7 +112,7 @@ class PlanImportBatch(BaseModel):
     first_index: int
 
 
-class PlanImportStatus(BaseModel):
+class PlanImportStatus(DeferredModel):
     import_id: int
     status: str
     #: The rows as the vendor echoes them (with a per-row `status` where it sends one).

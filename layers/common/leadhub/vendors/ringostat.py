@@ -34,8 +34,9 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 import requests
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from leadhub.models.base import DeferredModel
 from leadhub.observability import logger
 from leadhub.redaction import excerpt
 from leadhub.vendors import errors
@@ -93,7 +94,7 @@ class CapExceeded(errors.RequestRejected):
     """The API refused a window holding more calls than one answer may carry (B2.1)."""
 
 
-class RingostatAccount(BaseModel):
+class RingostatAccount(DeferredModel):
     """A project a key opens. The API never gives its name (seed 001)."""
 
     model_config = ConfigDict(frozen=True)

@@ -41,8 +41,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
+from leadhub.models.base import DeferredModel
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter
 from leadhub.vendors.transport import RetryPolicy, Transport, VendorPolicy, parse_retry_after
@@ -88,7 +89,7 @@ ERROR_CLASSES: dict[str, type[errors.VendorError]] = {
 }
 
 
-class RoistatProject(BaseModel):
+class RoistatProject(DeferredModel):
     """A project from `GET /user/projects` (A1)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -103,7 +104,7 @@ class RoistatProject(BaseModel):
     is_owner: bool = False
 
 
-class RoistatStaticChannel(BaseModel):
+class RoistatStaticChannel(DeferredModel):
     """A static calltracking script (A6.2): its calls carry `static_source.system_name == value`."""
 
     script_id: int | str

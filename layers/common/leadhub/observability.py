@@ -73,7 +73,7 @@ _handler = StdoutHandler()
 _handler.addFilter(RedactingFilter())
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter(), logger_handler=_handler)
 logger.addFilter(RedactingFilter())
-tracer = Tracer(service=SERVICE)
+tracer = Tracer(service=SERVICE, patch_modules=("botocore", "requests"))
 # A request that records no business metric is normal (health checks, 4xx); not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)

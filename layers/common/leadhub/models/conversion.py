@@ -80,9 +80,7 @@ def deal_revenues(amount: float | None, status_group: str | None) -> tuple[float
     )
 
 
-_serializer = Conversion.__pydantic_serializer__
-
-
 def conversion_json(conversion: Conversion) -> bytes:
-    """One conversion as a compact JSON document (pydantic's Rust serializer: the hot path)."""
-    return _serializer.to_json(conversion)
+    """One conversion as a compact JSON document (pydantic's Rust serializer: the hot path). The
+    serializer is looked up per call: taking it at import would build the model in every handler."""
+    return Conversion.__pydantic_serializer__.to_json(conversion)

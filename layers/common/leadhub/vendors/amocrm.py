@@ -32,10 +32,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from leadhub.models.base import DeferredModel
@@ -44,6 +43,9 @@ from leadhub.redaction import register_secret
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter, shared_limiter
 from leadhub.vendors.transport import Transport, VendorPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "amocrm"
 TOKEN_PATH = "oauth2/access_token"

@@ -32,10 +32,9 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
 from pydantic import ConfigDict, Field, field_serializer, field_validator
 
 from leadhub.models.base import DeferredModel
@@ -43,6 +42,9 @@ from leadhub.redaction import redact
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate
 from leadhub.vendors.transport import Transport, VendorPolicy
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "calltouch"
 BASE_URL = "https://api.calltouch.ru"

@@ -29,11 +29,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
-import requests
 from pydantic import ConfigDict
 
 from leadhub.models.base import DeferredModel
@@ -41,6 +40,9 @@ from leadhub.observability import logger
 from leadhub.redaction import excerpt
 from leadhub.vendors import errors
 from leadhub.vendors.transport import Transport, VendorPolicy
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "ringostat"
 BASE_URL = "https://api.ringostat.net"

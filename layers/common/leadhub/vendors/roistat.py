@@ -38,15 +38,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from pydantic import ConfigDict, ValidationError
 
 from leadhub.models.base import DeferredModel
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter
 from leadhub.vendors.transport import RetryPolicy, Transport, VendorPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "roistat"
 DEFAULT_BASE_URL = "https://cloud.roistat.com/api/v1"

@@ -11,13 +11,12 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import ConfigDict, Field
-
-from leadhub.models.base import DeferredModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Settings(DeferredModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+class Settings(BaseModel):
+    # Deferred as leadhub.models.base.DeferredModel is (settings may import nothing of Leadhub).
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
     aws_region: str = Field("eu-central-1", alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")

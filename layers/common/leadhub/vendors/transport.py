@@ -204,7 +204,7 @@ class Transport:
                     # real time, even when retries sleep on a test's clock: the vendor counts real time
                     limiter.acquire()
             outcome = self._attempt(call)
-            if isinstance(outcome, requests.Response):
+            if not isinstance(outcome, errors.VendorError):
                 if not expect_json:
                     return outcome, None
                 decoded = self._decode(outcome)

@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
-    # Deferred as leadhub.models.base.DeferredModel is (settings may import nothing of Leadhub).
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     aws_region: str = Field("eu-central-1", alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")

@@ -120,8 +120,6 @@ class NewConnector(RootModel[Any]):
     """A new connector of one vendor, told apart by `vendor`: its credentials and settings are that
     vendor's, so a body the schema accepts cannot mix vendors."""
 
-    model_config = ConfigDict(defer_build=True)
-
     if TYPE_CHECKING:
         root: ConnectorCreate
     else:

@@ -123,7 +123,7 @@ def lambda_environment(layer: Path, function: Function, *, bytecode: bool, funct
 
 def import_ms(
     layer: Path, function: Function, *, bytecode: bool, functions: Path = FUNCTIONS
-) -> tuple[float, float] | None:
+) -> tuple[float, float, float] | None:
     """The median import time of the handler module over RUNS fresh processes: wall, and CPU (None: the
     function is not in that tree)."""
     if not (functions / function.name / f"{function.module}.py").exists():
@@ -141,7 +141,7 @@ def import_ms(
         wall, used = answer.stdout.strip().splitlines()[-1].split()
         times.append(float(wall))
         cpu.append(float(used))
-    return statistics.median(times), statistics.median(cpu)
+    return statistics.median(times), statistics.median(cpu), min(cpu)
 
 
 def base_tree(layer: Path, into: Path) -> tuple[Path, Path]:
@@ -173,13 +173,13 @@ def zipped_mib(path: Path, into: Path) -> float:
 @dataclass
 class Measured:
     handler: str
-    #: (wall, CPU) milliseconds
-    with_bytecode: tuple[float, float]
-    without: tuple[float, float]
-    before: tuple[float, float] | None
+    #: (wall, CPU, least CPU) milliseconds
+    with_bytecode: tuple[float, float, float]
+    without: tuple[float, float, float]
+    before: tuple[float, float, float] | None
 
 
-def _cpu(measured: tuple[float, float] | None) -> str:
+def _cpu(measured: tuple[float, float, float] | None) -> str:
     return "–" if measured is None else f"{measured[1]:.0f}"
 
 
@@ -208,6 +208,7 @@ def section(stamp: str) -> str:
             measured.append(row)
     table = "\n".join(
         f"| `functions/{row.handler}` | {row.with_bytecode[0]:.0f} | {row.with_bytecode[1]:.0f} | "
+        f"{row.with_bytecode[2]:.0f} | "
         f"{row.without[0]:.0f} | {row.without[1]:.0f} | {_cpu(row.before)} | "
         f"{'yes' if row.with_bytecode[1] <= BUDGET_MS else '**no**'} |"
         for row in measured
@@ -227,12 +228,14 @@ section counted) and the X-Ray daemon's address. The AWS SDK comes from the inte
 as from the runtime. "Without bytecode": the same layer with no `.pyc` and `PYTHONDONTWRITEBYTECODE`
 (what SAM's python3.13 builder would ship: every cold start compiles).
 
-| handler | wall, ms | CPU, ms | no .pyc: wall, ms | no .pyc: CPU, ms | before: CPU, ms | CPU ≤ {BUDGET_MS} ms |
-|---|---:|---:|---:|---:|---:|:---:|
+| handler | wall, ms | CPU, ms | least CPU | no .pyc: wall | no .pyc: CPU | before: CPU | CPU ≤ {BUDGET_MS} ms |
+|---|---:|---:|---:|---:|---:|---:|:---:|
 {table}
 
 CPU time is the figure to judge on a shared machine: wall time adds whatever the other processes took
-(on an idle core the two agree). **Slowest handler import: {slowest:.0f} ms of CPU** (goal ≤ {BUDGET_MS} ms).
+(on an idle core the two agree). The median is the judged figure; "least CPU" is the quietest of the
+runs: contention on a shared machine (caches, clock) adds CPU time too, never removes it.
+**Slowest handler import: {slowest:.0f} ms of CPU** (goal ≤ {BUDGET_MS} ms).
 "Before" is the code issue 14 started from ({BASE}), with the same libraries, bytecode and environment, same
 run ("–": the function did not exist then).
 What an import no longer pays: building pydantic models (every Leadhub model is a `DeferredModel`, built on

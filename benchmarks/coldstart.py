@@ -241,7 +241,7 @@ run ("–": the function did not exist then).
 What an import no longer pays: building pydantic models (every Leadhub model is a `DeferredModel`, built on
 first use: a few ms for the handful one invocation touches), the X-Ray patches of libraries Leadhub does
 not call (http.client, sqlite3), requests (loaded and traced with the first vendor client: the API's
-routes that call no vendor never load it; the jobs function pays its ~25 ms at its first vendor call
+routes that call no vendor never load it; the jobs function pays its ~30 ms at its first vendor call
 instead of at init), Powertools' OpenAPI models (with `/openapi.json` or `/swagger`), openpyxl (with a
 workbook). What remains is libraries every invocation needs: Powertools (Logger, Metrics, Tracer and, in
 the API, its resolver with the event data classes), the X-Ray SDK with botocore's client patched, boto3

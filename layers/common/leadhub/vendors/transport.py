@@ -35,7 +35,7 @@ Classifier = Callable[["requests.Response"], "errors.VendorError | None"]
 
 def _traced_session() -> requests.Session:
     """requests is imported, and traced, with the first vendor client: most API requests call no vendor,
-    and importing requests (with its patch) cost every cold start ~25 ms."""
+    and importing requests (with its patch) cost every cold start ~30 ms."""
     import requests
 
     tracer.patch(modules=("requests",))

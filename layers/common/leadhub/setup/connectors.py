@@ -116,7 +116,7 @@ def _new_connector(spec: VendorSpec) -> type[ConnectorCreate]:
 _NEW_CONNECTORS = tuple(_new_connector(spec) for spec in SPECS.values())
 
 
-class NewConnector(RootModel[Any]):
+class NewConnector(RootModel[Any], DeferredModel):
     """A new connector of one vendor, told apart by `vendor`: its credentials and settings are that
     vendor's, so a body the schema accepts cannot mix vendors."""
 

@@ -73,7 +73,9 @@ _handler = StdoutHandler()
 _handler.addFilter(RedactingFilter())
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter(), logger_handler=_handler)
 logger.addFilter(RedactingFilter())
-tracer = Tracer(service=SERVICE)
+# Patched: what Leadhub calls. botocore (every AWS call) now; requests when the first vendor client is made
+# (vendors/transport.py), so a handler that calls no vendor never imports it.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
 # A request that records no business metric is normal (health checks, 4xx); not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from leadhub.api.edge import EdgeResolver
 from leadhub.exports.static_channels import RowError
+from leadhub.models.base import DeferredModel
 from leadhub.plans.validate import Violation
 
 BEARER = "bearerAuth"
@@ -31,12 +32,12 @@ SECURITY_SCHEMES: dict[str, Any] = {
 SIGNED_IN: list[dict[str, list[str]]] = [{BEARER: []}]
 
 
-class FieldProblem(BaseModel):
+class FieldProblem(DeferredModel):
     field: str = Field(description="Where the problem is: a dot path into the body, a parameter name, or `body`.")
     problem: str = Field(description="What is wrong, in plain words (the refused value is never echoed).")
 
 
-class VendorErrorInfo(BaseModel):
+class VendorErrorInfo(DeferredModel):
     """How the vendor refused, as the connector status shows it."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -54,7 +55,7 @@ class VendorErrorInfo(BaseModel):
     explanation: str = Field(description="What to do about it.")
 
 
-class ErrorAnswer(BaseModel):
+class ErrorAnswer(DeferredModel):
     """Every 4xx and 5xx answer of the API has this shape."""
 
     error: str = Field(description="The HTTP status phrase, e.g. `Unprocessable Entity`.", examples=["Not Found"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from leadhub.connectors.spec import StreamSpec, VendorSpec
+from leadhub.models.base import DeferredModel
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.lead_sync import LeadSync
 from leadhub.models.settings import Vendor
@@ -31,7 +32,7 @@ class AmoCrmCredentials(VendorCredentials):
     )
 
 
-class AmoCrmSettings(BaseModel):
+class AmoCrmSettings(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     vendor: Literal[Vendor.AMOCRM] = Vendor.AMOCRM

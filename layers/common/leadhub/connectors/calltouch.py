@@ -8,12 +8,13 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from leadhub.attribution import calltouch as attribution
 from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.extract.prefetch import RangePrefetch
 from leadhub.extract.streams import ExtractionInputs, StreamReaders
+from leadhub.models.base import DeferredModel
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import ChannelMatch, KpiSettings, StaticChannel, Vendor
@@ -28,7 +29,7 @@ class CalltouchCredentials(VendorCredentials):
     )
 
 
-class CalltouchStreams(BaseModel):
+class CalltouchStreams(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     calls: bool = Field(default=True, description="«Звонки»: the calls diary («Журнал звонков»).")

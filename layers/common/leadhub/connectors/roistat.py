@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from leadhub.attribution import roistat as attribution
 from leadhub.attribution.rules import ROISTAT_PARAMETER_KEYS, roistat_parameter_key, trim_to_window
@@ -14,6 +14,7 @@ from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.extract.first_contacts import FirstContacts
 from leadhub.extract.prefetch import RangePrefetch
 from leadhub.extract.streams import ExtractionInputs, StreamReaders
+from leadhub.models.base import DeferredModel
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import ChannelMatch, KpiSettings, StaticChannel, Vendor
@@ -32,7 +33,7 @@ class RoistatCredentials(VendorCredentials):
     )
 
 
-class RoistatStreams(BaseModel):
+class RoistatStreams(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     calls: bool = Field(default=True, description="«Звонки»: calls from Roistat call tracking (table calls).")

@@ -7,11 +7,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from leadhub.crm_sync.account import AmoAccount
 from leadhub.crm_sync.sync import EXPIRED, FAILED, PENDING, SYNCED, WAITING
 from leadhub.errors import InvalidRequest
+from leadhub.models.base import DeferredModel
 from leadhub.models.connector import Connector
 from leadhub.models.lead_sync import PARAM_TITLES, Entity, lead_sync_of
 from leadhub.models.settings import Vendor
@@ -24,13 +25,13 @@ def _iso(epoch: Any) -> str | None:
     return datetime.fromtimestamp(float(epoch), UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class SyncError(BaseModel):
+class SyncError(DeferredModel):
     at: str | None = Field(description="When it happened (UTC).")
     error_class: str = Field(description="`config` (the account must act), `transient` (retried), or another class.")
     message: str = Field(description="What went wrong, in the vendor's words where it gave any.")
 
 
-class CrmSyncStatus(BaseModel):
+class CrmSyncStatus(DeferredModel):
     connector_id: str
     enabled: bool = Field(description="Whether the lead sync is switched on in the settings.")
     config_error: str | None = Field(
@@ -50,12 +51,12 @@ class CrmSyncStatus(BaseModel):
     last_errors: list[SyncError]
 
 
-class EntityState(BaseModel):
+class EntityState(DeferredModel):
     amocrm_id: int | None = Field(description="The deal's, contact's or company's id in amoCRM.")
     action: str | None = Field(description="What the sync did: created, updated, matched, guarded, creating.")
 
 
-class InquirySyncState(BaseModel):
+class InquirySyncState(DeferredModel):
     inquiry_id: str
     type: str = Field(description="form, phone, chat or offline.")
     state: str = Field(description="pending, waiting, synced, expired or failed.")
@@ -64,7 +65,7 @@ class InquirySyncState(BaseModel):
     entities: dict[str, EntityState]
 
 
-class Choice(BaseModel):
+class Choice(DeferredModel):
     id: int
     name: str
 
@@ -78,12 +79,12 @@ class FieldChoice(Choice):
     code: str | None = None
 
 
-class ParameterChoice(BaseModel):
+class ParameterChoice(DeferredModel):
     param: str
     title: str
 
 
-class CrmSyncOptions(BaseModel):
+class CrmSyncOptions(DeferredModel):
     users: list[Choice] = Field(description="«Ответственный»: the account's active users.")
     pipelines: list[PipelineChoice] = Field(description="Pipelines with their open statuses («Статус воронки»).")
     fields: dict[str, list[FieldChoice]] = Field(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel
-
 from leadhub.errors import InvalidRequest
+from leadhub.models.base import DeferredModel
 from leadhub.settings import get_settings
 from leadhub.store import errors
 from leadhub.store.objects import ObjectStore
@@ -15,7 +14,7 @@ from leadhub.store.objects import ObjectStore
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class Link(BaseModel):
+class Link(DeferredModel):
     url: str
     expires_at: str
     filename: str | None = None

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from leadhub.connectors.registry import spec_for
 from leadhub.exports.xlsx import TEXT_FORMAT, Column, read_table, write_table
+from leadhub.models.base import DeferredModel
 from leadhub.models.settings import StaticChannel, Vendor
 
 SHEET_TITLE = "Статические каналы"
@@ -29,7 +30,7 @@ _RETYPE_AS_TEXT = "format the column as text («Текстовый») and type t
 _COLUMN_WIDTHS = {"parameter": 24, "value": 36, "source": 28, "traffic_type": 20, "campaign": 40}
 
 
-class RowError(BaseModel):
+class RowError(DeferredModel):
     """A problem with one row of an upload: `row` as Excel numbers it, `field` the column header."""
 
     model_config = ConfigDict(frozen=True)
@@ -43,7 +44,7 @@ class RowError(BaseModel):
         return f"{where}: {self.message}"
 
 
-class ImportResult(BaseModel):
+class ImportResult(DeferredModel):
     """The valid rows in file order (a repeated row only once) and every problem found.
 
     Apply `channels` only when `errors` is empty: otherwise the upload is partial.

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
+from leadhub.models.base import DeferredModel
 from leadhub.models.settings import Vendor
 
 
-class JobRef(BaseModel):
+class JobRef(DeferredModel):
     connector_id: str
     id: str
 
 
-class ExtractRequest(BaseModel):
+class ExtractRequest(DeferredModel):
     """EventBridge Scheduler's Input, a direct run of one connector, or a dispatched job."""
 
     model_config = ConfigDict(extra="ignore")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, Field
 
 from leadhub.extract.slices import merge_ranges
+from leadhub.models.base import DeferredModel
 from leadhub.vendors.errors import VendorError
 
 #: Where a stream stands, as the status shows it. Within a run: queued → running (or backfilling on a
@@ -15,7 +16,7 @@ from leadhub.vendors.errors import VendorError
 IDLE, QUEUED, RUNNING, BACKFILLING, DONE, FAILED = "idle", "queued", "running", "backfilling", "done", "failed"
 
 
-class StreamSyncState(BaseModel):
+class StreamSyncState(DeferredModel):
     status: str = IDLE
     #: The last day fully read and stored by the incremental policy (in the vendor account's time zone).
     cursor: date | None = None

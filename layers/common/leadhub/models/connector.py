@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from leadhub.models.base import DeferredModel
 from leadhub.models.settings import Vendor
 
 
-class Connector(BaseModel):
+class Connector(DeferredModel):
     """One vendor account connected to one project of one account."""
 
     model_config = ConfigDict(frozen=True)
@@ -39,7 +40,7 @@ class Connector(BaseModel):
     version: int | None = None
 
 
-class Project(BaseModel):
+class Project(DeferredModel):
     """A BI project: it groups an account's connectors and fixes the time zone of its reports."""
 
     id: str

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from leadhub.models.base import DeferredModel
 
 #: Roistat's label for conversions with no campaign (seed 000); each vendor declares its own
 #: (`VendorSpec.undefined_campaign`: Ringostat's, seed 001, is «Неизвестная кампания»).
@@ -34,7 +37,7 @@ class Kind(StrEnum):
     OFFLINE = "offline"
 
 
-class Conversion(BaseModel):
+class Conversion(DeferredModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     vendor: str
@@ -81,12 +84,10 @@ def deal_revenues(amount: float | None, status_group: str | None) -> tuple[float
     )
 
 
-_serializer = Conversion.__pydantic_serializer__
-
-
 def conversion_json(conversion: Conversion) -> bytes:
-    """One conversion as a compact JSON document (pydantic's Rust serializer)."""
-    return _serializer.to_json(conversion)
+    """One conversion as a compact JSON document (pydantic's Rust serializer: the hot path). The
+    serializer is looked up per call: taking it at import would build the model in every handler."""
+    return Conversion.__pydantic_serializer__.to_json(conversion)
 
 
 def _fields_as_dumped(conversion: Conversion) -> dict[str, Any]:
@@ -108,8 +109,14 @@ def _fields_serialise_alike() -> bool:
     return orjson.dumps(sample.__dict__, option=orjson.OPT_UTC_Z) == conversion_json(sample)
 
 
-#: A conversion's fields for a serialiser of many at once (`store.partitions.json_lines`): the model's
-#: own dict, no per-row serialisation, when that writes the same bytes as pydantic.
-conversion_fields: Callable[[Conversion], dict[str, Any]] = (
-    _fields_as_dumped if _fields_serialise_alike() else _fields_as_json
-)
+@functools.cache
+def _fields_reader() -> Callable[[Conversion], dict[str, Any]]:
+    """Decided on first use, not at import: the check builds the model, which no handler should pay
+    for before it needs a conversion."""
+    return _fields_as_dumped if _fields_serialise_alike() else _fields_as_json
+
+
+def conversion_fields(conversion: Conversion) -> dict[str, Any]:
+    """A conversion's fields for a serialiser of many at once (`store.partitions.json_lines`): the
+    model's own dict, no per-row serialisation, when that writes the same bytes as pydantic."""
+    return _fields_reader()(conversion)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, ConfigDict, Field, SecretStr
 
+from leadhub.models.base import DeferredModel
 from leadhub.models.settings import Vendor
 
 KEY_PATTERN = r"^[!-~]+$"
@@ -28,7 +29,7 @@ Key = Annotated[
 ]
 
 
-class VendorCredentials(BaseModel):
+class VendorCredentials(DeferredModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def secret_values(self) -> dict[str, Any]:
@@ -40,18 +41,18 @@ class VendorCredentials(BaseModel):
         }
 
 
-class VendorAccount(BaseModel):
+class VendorAccount(DeferredModel):
     id: str
     name: str | None = None
 
 
-class CheckResult(BaseModel):
+class CheckResult(DeferredModel):
     vendor: Vendor
     accounts: list[VendorAccount]
     note: str | None = None
 
 
-class Verified(BaseModel):
+class Verified(DeferredModel):
     """A successful check: what to show the user, and what to store as the connector's secret."""
 
     result: CheckResult

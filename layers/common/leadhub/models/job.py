@@ -12,7 +12,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from leadhub.models.base import DeferredModel
 
 
 class JobKind(StrEnum):
@@ -36,7 +38,7 @@ class JobState(StrEnum):
 FINISHED = frozenset({JobState.DONE, JobState.FAILED, JobState.SUPERSEDED})
 
 
-class Job(BaseModel):
+class Job(DeferredModel):
     id: str
     connector_id: str
     kind: JobKind

@@ -8,7 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from leadhub.models.base import DeferredModel
 
 #: Seed 002: «в течении трёх часов» — how long after Leadhub learns of an inquiry it keeps updating
 #: (mode 1) or looking for the deal (mode 2).
@@ -100,7 +102,7 @@ INQUIRY_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
 INQUIRY_ID_FIELD = "ID обращения"
 
 
-class Inquiry(BaseModel):
+class Inquiry(DeferredModel):
     """One inquiry as extraction knows it: who, what, and what attribution found so far."""
 
     model_config = ConfigDict(frozen=True)
@@ -124,7 +126,7 @@ class Inquiry(BaseModel):
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class FieldTarget(BaseModel):
+class FieldTarget(DeferredModel):
     """Where a parameter goes: an existing field (`field_id`), a field Leadhub creates, or nowhere."""
 
     model_config = ConfigDict(extra="forbid")
@@ -144,7 +146,7 @@ class FieldTarget(BaseModel):
 ALL_TYPES = [InquiryType.FORM, InquiryType.PHONE, InquiryType.CHAT, InquiryType.OFFLINE]
 
 
-class LeadSync(BaseModel):
+class LeadSync(DeferredModel):
     """Seed 002's integration settings."""
 
     model_config = ConfigDict(extra="forbid")

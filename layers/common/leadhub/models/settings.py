@@ -9,8 +9,9 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from leadhub.models.base import DeferredModel
 from leadhub.models.zones import TimeZoneName
 
 
@@ -55,7 +56,7 @@ def _not_blank(value: str, field: str) -> str:
     return value
 
 
-class StaticChannel(BaseModel):
+class StaticChannel(DeferredModel):
     """A static call-tracking channel mapped to how it shows in reports.
 
     `value` is Roistat's parameter value, or Ringostat's number-pool name; both must be typed
@@ -105,7 +106,7 @@ def duplicate_channel_errors(
     return problems
 
 
-class KpiSettings(BaseModel):
+class KpiSettings(DeferredModel):
     """What every vendor delivering performance KPI (calls, forms) is configured with."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from leadhub.models.base import DeferredModel
 
 
 class ImportState(StrEnum):
@@ -34,7 +36,7 @@ class ChunkState(StrEnum):
     FAILED = "failed"
 
 
-class Chunk(BaseModel):
+class Chunk(DeferredModel):
     number: int
     #: The rows it carries: `count` of the rows to send from `first` on (the import's rows file keeps
     #: which submitted row each one is, so the record stays small however many rows there are).
@@ -53,7 +55,7 @@ class Chunk(BaseModel):
     violations: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class PlanImport(BaseModel):
+class PlanImport(DeferredModel):
     id: str
     account_id: str
     connector_id: str

@@ -16,12 +16,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from leadhub.clock import utc_now
 from leadhub.errors import InvalidRequest
 from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link, uploaded
 from leadhub.exports.xlsx import SpreadsheetError
+from leadhub.models.base import DeferredModel
 from leadhub.models.settings import Vendor
 from leadhub.plans import sheets
 from leadhub.plans.job import chunked, start
@@ -39,7 +40,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ITEMS = 100_000
 
 
-class Progress(BaseModel):
+class Progress(DeferredModel):
     chunks: int = Field(description="Chunks of ≤ 100 rows the sent rows make.")
     chunks_sent: int = Field(description="Chunks `plans-import/add` accepted (confirmed or still being checked).")
     chunks_confirmed: int = Field(description="Chunks whose import log answered `success`.")
@@ -50,7 +51,7 @@ class Progress(BaseModel):
     items_failed: int = Field(description="Rows in failed chunks.")
 
 
-class ChunkView(BaseModel):
+class ChunkView(DeferredModel):
     number: int = Field(description="1-based, in the order of the rows.")
     state: ChunkState
     rows: int
@@ -61,7 +62,7 @@ class ChunkView(BaseModel):
     )
 
 
-class PlanImportView(BaseModel):
+class PlanImportView(DeferredModel):
     id: str
     connector_id: str
     state: ImportState = Field(

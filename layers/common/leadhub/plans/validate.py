@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from leadhub.models.base import DeferredModel
 from leadhub.plans import rules
 
 
-class Violation(BaseModel):
+class Violation(DeferredModel):
     """One broken rule: where (as Calltouch's `fieldPath`, and the sheet cell for an XLSX) and why."""
 
     field: str = Field(description="Calltouch's `fieldPath`: `items[N].metric.type`, or `items` for the list.")
@@ -28,7 +29,7 @@ class Violation(BaseModel):
     cell: str | None = Field(default=None, description="XLSX only: the cell, e.g. `F12`.")
 
 
-class Checked(BaseModel):
+class Checked(DeferredModel):
     """The rows that pass, in the vendor's wire form, and every violation of the others."""
 
     #: index in the input → the row as `plans-import/add` takes it

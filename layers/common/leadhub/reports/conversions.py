@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
+from leadhub.models.base import DeferredModel
 from leadhub.models.conversion import Kind
 from leadhub.models.measures import Tally
 from leadhub.store.daily import DailySummaries
@@ -59,7 +60,7 @@ def _written_date(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_written_date)]
 
 
-class ReportQuery(BaseModel):
+class ReportQuery(DeferredModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     date_from: IsoDate = Field(alias="from", description=FROM_DESCRIPTION)
@@ -103,7 +104,7 @@ MEASURES_DESCRIPTION = (
 )
 
 
-class Deals(BaseModel):
+class Deals(DeferredModel):
     """Deals counted by status group."""
 
     progress: int = Field(default=0, description="«В работе».")
@@ -113,7 +114,7 @@ class Deals(BaseModel):
     total: int = Field(default=0, description="Every deal counted, whatever its group.")
 
 
-class Measures(BaseModel):
+class Measures(DeferredModel):
     inquiries: int = Field(default=0, description="«Обращения»: calls and proxy leads, each inquiry once.")
     deals: Deals = Field(default_factory=Deals, description="«Сделки» by status group.")
     revenue: float = Field(default=0.0, description="«Выручка»: the amount of paid deals.")
@@ -133,7 +134,7 @@ class ConnectorMeasures(Measures):
     name: str | None = None
 
 
-class Report(BaseModel):
+class Report(DeferredModel):
     project_id: str
     date_from: date = Field(serialization_alias="from")
     date_to: date = Field(serialization_alias="to")

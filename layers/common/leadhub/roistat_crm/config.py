@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from leadhub.models.base import DeferredModel
 
 
-class CrmSettings(BaseModel):
+class CrmSettings(DeferredModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     #: The pagination object's spelling is not certain (vendor notes): the SDK's is the default.

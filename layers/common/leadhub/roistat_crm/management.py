@@ -12,8 +12,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from leadhub.models.base import DeferredModel
 from leadhub.roistat_crm.records import RecordId
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.crm import CrmStore
@@ -31,7 +32,7 @@ def page_url(base_url: str, project_id: str) -> str:
     return f"{base_url.rstrip('/')}{PAGE_PATH}/{project_id}"
 
 
-class PageSettings(BaseModel):
+class PageSettings(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["json", "xml"] = Field(
@@ -42,7 +43,7 @@ class PageSettings(BaseModel):
     )
 
 
-class PageCreated(BaseModel):
+class PageCreated(DeferredModel):
     url: str = Field(description="«URL страницы» for Roistat's custom-CRM integration settings.")
     login: str = Field(description="«Логин» for the integration settings.")
     password: str = Field(description="«Пароль»: shown this once; POST again to rotate it.")
@@ -50,7 +51,7 @@ class PageCreated(BaseModel):
     created_at: str
 
 
-class PageCounts(BaseModel):
+class PageCounts(DeferredModel):
     deals: int
     clients: int
     statuses: int
@@ -58,7 +59,7 @@ class PageCounts(BaseModel):
     managers: int
 
 
-class PageView(BaseModel):
+class PageView(DeferredModel):
     url: str
     login: str
     format: str

@@ -12,26 +12,27 @@ import time
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from leadhub.models.base import DeferredModel
 from leadhub.roistat_crm import shapes
 from leadhub.roistat_crm.records import KINDS, stored
 from leadhub.store.connectors import ConnectorStore
 from leadhub.store.crm import CrmStore
 
 
-class ItemProblem(BaseModel):
+class ItemProblem(DeferredModel):
     field: str = Field(description="The item's field that was refused (`item` for the item as a whole).")
     problem: str = Field(description="What is wrong with it (the refused value is never echoed).")
 
 
-class RefusedItem(BaseModel):
+class RefusedItem(DeferredModel):
     index: int = Field(description="The item's position in `items`, from 0.")
     id: str | None = Field(None, description="The item's id, when it had a readable one.")
     problems: list[ItemProblem]
 
 
-class PushResult(BaseModel):
+class PushResult(DeferredModel):
     received: int = Field(description="Items in the request.")
     created: int = Field(description="Items stored for the first time.")
     updated: int = Field(description="Items whose content changed: exported again from now on.")

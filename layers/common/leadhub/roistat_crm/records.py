@@ -21,6 +21,8 @@ from pydantic import (
     create_model,
 )
 
+from leadhub.models.base import DeferredModel
+
 MAX_ITEMS = 1000
 
 RecordId = Annotated[
@@ -71,7 +73,7 @@ CalendarDate = Annotated[
 ]
 
 
-class Status(BaseModel):
+class Status(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     id: RecordId
@@ -80,14 +82,14 @@ class Status(BaseModel):
     )
 
 
-class CustomField(BaseModel):
+class CustomField(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     id: RecordId
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class Manager(BaseModel):
+class Manager(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     id: RecordId
@@ -96,7 +98,7 @@ class Manager(BaseModel):
     phone: Text | None = None
 
 
-class Deal(BaseModel):
+class Deal(DeferredModel):
     """One order of seed 003's `orders`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -113,7 +115,7 @@ class Deal(BaseModel):
     fields: CustomFields = Field(default_factory=dict)
 
 
-class Client(BaseModel):
+class Client(DeferredModel):
     """One client of seed 003's `clients`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -137,12 +139,16 @@ KINDS: dict[str, tuple[str, type[BaseModel]]] = {
 }
 
 
+class _Batch(DeferredModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 def _batch(name: str, model: type[BaseModel]) -> type[BaseModel]:
     items = (
         list[model],  # type: ignore[valid-type]
         Field(min_length=1, max_length=MAX_ITEMS, description=f"1 to {MAX_ITEMS} records, upserted by id."),
     )
-    return create_model(f"{name}Batch", __config__=ConfigDict(extra="forbid"), items=items)
+    return create_model(f"{name}Batch", __base__=_Batch, items=items)
 
 
 #: The push API's bodies, per route segment.

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, create_model
+from pydantic import ConfigDict, Field, RootModel, StringConstraints, create_model
 
 from leadhub.clock import utc_now
 from leadhub.connectors.registry import SPECS, spec_for
@@ -19,6 +19,7 @@ from leadhub.connectors.spec import VendorSpec
 from leadhub.errors import InvalidRequest, RunInProgress
 from leadhub.jobs.plan import archive_outdated
 from leadhub.jobs.runner import start_extraction
+from leadhub.models.base import DeferredModel
 from leadhub.models.connector import Connector
 from leadhub.models.credentials import CheckResult, VendorAccount, VendorCredentials
 from leadhub.models.settings import Vendor
@@ -56,7 +57,7 @@ _REF_OR_CREDENTIALS: dict[str, Any] = {
 }
 
 
-class _NewCredentials(BaseModel):
+class _NewCredentials(DeferredModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_REF_OR_CREDENTIALS)
 
     credentials_ref: str | None = Field(
@@ -115,7 +116,7 @@ def _new_connector(spec: VendorSpec) -> type[ConnectorCreate]:
 _NEW_CONNECTORS = tuple(_new_connector(spec) for spec in SPECS.values())
 
 
-class NewConnector(RootModel[Any]):
+class NewConnector(RootModel[Any], DeferredModel):
     """A new connector of one vendor, told apart by `vendor`: its credentials and settings are that
     vendor's, so a body the schema accepts cannot mix vendors."""
 
@@ -129,7 +130,7 @@ class Reconnect(_NewCredentials):
     pass
 
 
-class ConnectorView(BaseModel):
+class ConnectorView(DeferredModel):
     id: str
     project_id: str
     vendor: Vendor

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from leadhub.clock import utc_now
+from leadhub.models.base import DeferredModel
 from leadhub.models.connector import Project
 from leadhub.models.zones import TimeZoneName
 from leadhub.store.connectors import ConnectorStore
@@ -17,14 +18,14 @@ NAME = "The project's name, as the BI service shows it."
 TIMEZONE = "The IANA time zone whose days reports count conversions on."
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     name: ProjectName = Field(description=NAME)
     timezone: TimeZoneName = Field(default="Europe/Moscow", description=TIMEZONE)
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     name: ProjectName | None = Field(default=None, description=NAME)

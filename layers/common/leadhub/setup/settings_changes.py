@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from leadhub.connectors.registry import SPECS
 from leadhub.connectors.spec import VendorSpec
+from leadhub.models.base import DeferredModel
 from leadhub.models.settings import Vendor
 
 
@@ -55,7 +56,7 @@ def _changes_fields(specs: Iterable[VendorSpec]) -> dict[str, Any]:
 
 
 def _changes_model(name: str, doc: str, specs: Iterable[VendorSpec]) -> type[BaseModel]:
-    base = type(f"_{name}Base", (BaseModel,), {"model_config": ConfigDict(extra="forbid", title=name)})
+    base = type(f"_{name}Base", (DeferredModel,), {"model_config": ConfigDict(extra="forbid", title=name)})
     return create_model(name, __base__=base, __doc__=doc, **_changes_fields(specs))
 
 

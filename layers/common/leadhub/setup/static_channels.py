@@ -7,12 +7,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel
-
 from leadhub.connectors.registry import spec_for
 from leadhub.errors import InvalidRequest
 from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link, uploaded
 from leadhub.exports.static_channels import export_static_channels, import_static_channels
+from leadhub.models.base import DeferredModel
 from leadhub.models.settings import StaticChannel, Vendor
 from leadhub.setup.connectors import Connectors, ConnectorView
 from leadhub.store.objects import ObjectStore
@@ -21,7 +20,7 @@ from leadhub.store.objects import ObjectStore
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
-class ImportOutcome(BaseModel):
+class ImportOutcome(DeferredModel):
     connector: ConnectorView
     channels: int
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, Field
 
 from leadhub.connectors.registry import spec_for
 from leadhub.extract.findings import StreamFindings
@@ -18,6 +18,7 @@ from leadhub.extract.run import account_zone
 from leadhub.extract.slices import local_today
 from leadhub.jobs.plan import history_start
 from leadhub.jobs.runner import connector_jobs
+from leadhub.models.base import DeferredModel
 from leadhub.models.connector import Connector
 from leadhub.models.job import Job, JobKind, JobState
 from leadhub.models.settings import Vendor
@@ -42,7 +43,7 @@ class LoadingState(StrEnum):
     PAUSED = "paused"
 
 
-class StreamError(BaseModel):
+class StreamError(DeferredModel):
     error_class: str = Field(alias="class", serialization_alias="class")
     message: str
     explanation: str
@@ -51,15 +52,15 @@ class StreamError(BaseModel):
         default=None, description="`stream`: this stream's own configuration (a feature off); the others load."
     )
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(populate_by_name=True)
 
 
-class Progress(BaseModel):
+class Progress(DeferredModel):
     done: int
     total: int
 
 
-class StreamStatus(BaseModel):
+class StreamStatus(DeferredModel):
     stream: str
     vendor_account_id: str
     state: LoadingState
@@ -79,7 +80,7 @@ class ArchiveState(StrEnum):
     BACKFILLING = "backfilling"
 
 
-class ArchiveStatus(BaseModel):
+class ArchiveStatus(DeferredModel):
     """Whether every stored day reflects the current settings. A day keeps its old figures until
     its rebuilt partition replaces it whole, so the report never shows a half-built day."""
 
@@ -90,7 +91,7 @@ class ArchiveStatus(BaseModel):
     summary: str = Field(examples=["backfilling 212/365 days, settings v7"])
 
 
-class JobView(BaseModel):
+class JobView(DeferredModel):
     id: str
     kind: JobKind
     state: JobState
@@ -101,7 +102,7 @@ class JobView(BaseModel):
     updated_at: str
 
 
-class ConnectorStatus(BaseModel):
+class ConnectorStatus(DeferredModel):
     connector_id: str
     active: bool
     streams: list[StreamStatus]

@@ -32,17 +32,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from leadhub.models.base import DeferredModel
 from leadhub.observability import logger
 from leadhub.redaction import register_secret
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter, shared_limiter
 from leadhub.vendors.transport import Transport, VendorPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "amocrm"
 TOKEN_PATH = "oauth2/access_token"
@@ -64,7 +67,7 @@ Raw = dict[str, Any]
 # --- typed results ------------------------------------------------------------------------------------
 
 
-class AmoTokens(BaseModel):
+class AmoTokens(DeferredModel):
     """An OAuth pair. The secrets are SecretStr, so a repr, log line or JSON dump shows `**********`."""
 
     model_config = ConfigDict(frozen=True)
@@ -86,7 +89,7 @@ class AmoTokens(BaseModel):
         }
 
 
-class AmoStatus(BaseModel):
+class AmoStatus(DeferredModel):
     id: int
     name: str
     pipeline_id: int
@@ -102,13 +105,13 @@ class AmoStatus(BaseModel):
         return self.id in (WON_STATUS, LOST_STATUS)
 
 
-class AmoPipeline(BaseModel):
+class AmoPipeline(DeferredModel):
     id: int
     name: str
     sort: int = 0
     is_main: bool = False
     is_archive: bool = False
-    statuses: list[AmoStatus] = []
+    statuses: list[AmoStatus] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -118,7 +121,7 @@ class AmoPipeline(BaseModel):
         return raw
 
 
-class AmoUser(BaseModel):
+class AmoUser(DeferredModel):
     id: int
     name: str
     email: str | None = None
@@ -134,7 +137,7 @@ class AmoUser(BaseModel):
         return raw
 
 
-class AmoAccount(BaseModel):
+class AmoAccount(DeferredModel):
     id: int
     name: str
     subdomain: str
@@ -153,19 +156,19 @@ class AmoAccount(BaseModel):
         return raw
 
 
-class AmoEnum(BaseModel):
+class AmoEnum(DeferredModel):
     id: int
     value: str
     sort: int = 0
 
 
-class AmoCustomField(BaseModel):
+class AmoCustomField(DeferredModel):
     id: int
     name: str
     type: str
     code: str | None = None
     entity_type: str | None = None
-    enums: list[AmoEnum] = []
+    enums: list[AmoEnum] = Field(default_factory=list)
 
     @field_validator("enums", mode="before")
     @classmethod

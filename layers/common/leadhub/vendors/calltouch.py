@@ -33,16 +33,19 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import ConfigDict, Field, field_serializer, field_validator
 
+from leadhub.models.base import DeferredModel
 from leadhub.redaction import redact
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter
 from leadhub.vendors.transport import Transport, VendorPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "calltouch"
 BASE_URL = "https://api.calltouch.ru"
@@ -67,7 +70,7 @@ _ITEM_PATH = re.compile(r"^items\[(\d+)\]")
 _QUOTED_FIELD = re.compile(r'"([^"]+)"')
 
 
-class PlanMetric(BaseModel):
+class PlanMetric(DeferredModel):
     model_config = ConfigDict(frozen=True)
 
     type: str
@@ -75,7 +78,7 @@ class PlanMetric(BaseModel):
     value: int
 
 
-class PlanItem(BaseModel):
+class PlanItem(DeferredModel):
     """One row of `plans-import/add`, serialised with the vendor's names and `dd-mm-yyyy` dates."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -104,7 +107,7 @@ class PlanItem(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
-class PlanImportBatch(BaseModel):
+class PlanImportBatch(DeferredModel):
     """One accepted request: its import log id and which of the caller's items it carried."""
 
     import_id: int
@@ -112,7 +115,7 @@ class PlanImportBatch(BaseModel):
     first_index: int
 
 
-class PlanImportStatus(BaseModel):
+class PlanImportStatus(DeferredModel):
     import_id: int
     status: str
     #: The rows as the vendor echoes them (with a per-row `status` where it sends one).

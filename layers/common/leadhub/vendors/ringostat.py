@@ -37,17 +37,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
-import requests
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from leadhub.models.base import DeferredModel
 from leadhub.observability import logger
 from leadhub.redaction import excerpt
 from leadhub.vendors import errors
 from leadhub.vendors.transport import Transport, VendorPolicy
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "ringostat"
 BASE_URL = "https://api.ringostat.net"
@@ -111,7 +114,7 @@ class CapExceeded(errors.RequestRejected):
     """The API refused a window holding more calls than one answer may carry (B2.1)."""
 
 
-class RingostatAccount(BaseModel):
+class RingostatAccount(DeferredModel):
     """A project a key opens. The API never gives its name (seed 001)."""
 
     model_config = ConfigDict(frozen=True)

@@ -38,14 +38,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
+from leadhub.models.base import DeferredModel
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter
 from leadhub.vendors.transport import RetryPolicy, Transport, VendorPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import requests
 
 VENDOR = "roistat"
 DEFAULT_BASE_URL = "https://cloud.roistat.com/api/v1"
@@ -92,7 +95,7 @@ ERROR_CLASSES: dict[str, type[errors.VendorError]] = {
 }
 
 
-class RoistatProject(BaseModel):
+class RoistatProject(DeferredModel):
     """A project from `GET /user/projects` (A1)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -107,7 +110,7 @@ class RoistatProject(BaseModel):
     is_owner: bool = False
 
 
-class RoistatStaticChannel(BaseModel):
+class RoistatStaticChannel(DeferredModel):
     """A static calltracking script (A6.2): its calls carry `static_source.system_name == value`."""
 
     script_id: int | str

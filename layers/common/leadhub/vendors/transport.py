@@ -15,20 +15,31 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import orjson
-import requests
 
-from leadhub.observability import logger
+from leadhub.observability import logger, tracer
 from leadhub.redaction import excerpt, redact, redact_url, register_secrets
 from leadhub.vendors import errors
 from leadhub.vendors.ratelimit import Rate, RateLimiter, fingerprint, shared_limiter
 
+if TYPE_CHECKING:
+    import requests
+
 #: The default meaning of an empty body: the answer is malformed.
 MALFORMED: Any = object()
 
-Classifier = Callable[[requests.Response], "errors.VendorError | None"]
+Classifier = Callable[["requests.Response"], "errors.VendorError | None"]
+
+
+def _traced_session() -> requests.Session:
+    """requests is imported, and traced, with the first vendor client: most API requests call no vendor,
+    and importing requests (with its patch) cost every cold start ~30 ms."""
+    import requests
+
+    tracer.patch(modules=("requests",))
+    return requests.Session()
 
 
 @dataclass(frozen=True)
@@ -153,7 +164,7 @@ class Transport:
         register_secrets(credentials)
         self._credentials_fingerprint = fingerprint(*credentials)
         self._classify = classify
-        self._session = session or requests.Session()
+        self._session = session or _traced_session()
         self._limiter = limiter or (
             shared_limiter(self.vendor, "default", self._credentials_fingerprint, policy.rates)
             if policy.rates
@@ -209,7 +220,7 @@ class Transport:
             finally:
                 for settle in settles:
                     settle()  # the vendor counted it on arrival: before its answer came back
-            if isinstance(outcome, requests.Response):
+            if not isinstance(outcome, errors.VendorError):
                 if not expect_json:
                     return outcome, None
                 decoded = self._decode(outcome)
@@ -234,6 +245,8 @@ class Transport:
             self._sleep(delay)
 
     def _attempt(self, call: Call) -> requests.Response | errors.VendorError:
+        import requests  # loaded by the session's creation: a lookup
+
         try:
             response = self._session.request(
                 call.method,

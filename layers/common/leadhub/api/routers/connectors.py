@@ -6,13 +6,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from leadhub.api.auth import current_account
 from leadhub.api.bodies import settings_changes_body
 from leadhub.api.contract import JSON_BODY, operation
 from leadhub.api.routers.ids import id_path
 from leadhub.connectors.registry import SPECS
+from leadhub.models.base import DeferredModel
 from leadhub.models.credentials import VendorCredentials
 from leadhub.models.settings import Vendor
 from leadhub.setup.connectors import CheckAnswer, Connectors, ConnectorView, NewConnector, Reconnect
@@ -167,7 +168,7 @@ def reconnect(connector_id: ConnectorId, request: Annotated[Reconnect, Body()]) 
     return Connectors().reconnect(current_account(router), connector_id, request)
 
 
-class ConnectorDeleted(BaseModel):
+class ConnectorDeleted(DeferredModel):
     id: str = Field(description="The deleted connector's id.")
     deleted: bool = Field(description="Always true.")
     purged_objects: int = Field(description="How many stored data objects were removed (0 unless purge=true).")
@@ -191,7 +192,7 @@ def delete_connector(
     return ConnectorDeleted.model_validate(Connectors().delete(current_account(router), connector_id, purge=purge))
 
 
-class SyncStarted(BaseModel):
+class SyncStarted(DeferredModel):
     connector_id: str = Field(description="The connector being extracted.")
     started: str = Field(description="How the run was started (asynchronously, or inline on the local stack).")
 

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel
 
 from leadhub import __version__
 from leadhub.api.contract import operation
+from leadhub.models.base import DeferredModel
 
 router = Router()
 
 
-class Health(BaseModel):
+class Health(DeferredModel):
     status: str
     service: str
     version: str

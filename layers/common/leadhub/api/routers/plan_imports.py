@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from leadhub.api.auth import current_account
 from leadhub.api.contract import JSON_BODY, operation
 from leadhub.api.routers.ids import id_path
 from leadhub.exports.links import Link
+from leadhub.models.base import DeferredModel
 from leadhub.plans.service import MAX_ITEMS, PlanImports, PlanImportView
 
 router = Router()
@@ -40,7 +41,7 @@ SEND_VALID_ONLY = Field(
 )
 
 
-class ItemsImport(BaseModel):
+class ItemsImport(DeferredModel):
     """Rows as JSON."""
 
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"items": [ITEM_EXAMPLE]}]})
@@ -54,7 +55,7 @@ class ItemsImport(BaseModel):
     send_valid_only: bool = SEND_VALID_ONLY
 
 
-class UploadImport(BaseModel):
+class UploadImport(DeferredModel):
     """A filled-in template uploaded through `…/plan-imports/upload-url`."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

@@ -7,13 +7,13 @@ one comes back after the queue's visibility timeout, as in AWS.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from devstack import template
 from devstack.aws import LOCAL_PREFIX
 from devstack.lambda_runtime import LocalContext
+from devstack.polling import Poller
 from leadhub.observability import logger
 from leadhub.store.queues import Queue
 
@@ -30,7 +30,7 @@ def sqs_mapping(function_id: str, document: dict[str, Any] | None = None) -> tup
     raise LookupError(f"{function_id} has no SQS event")
 
 
-class QueuePump:
+class QueuePump(Poller):
     def __init__(
         self, handler: Handler, function_id: str, *, prefix: str = LOCAL_PREFIX, every_seconds: float = 0.5
     ) -> None:
@@ -39,23 +39,11 @@ class QueuePump:
         self.function_name = template.local_name(function_id, prefix)
         self.queue = Queue(template.local_name(queue_id, prefix))
         self.batch_size = min(10, int(mapping.get("BatchSize", 10)))
-        self._every = every_seconds
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="local-queue-pump", daemon=True)
+        super().__init__(every_seconds, "local-queue-pump")
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _loop(self) -> None:
-        while not self._stopped.wait(self._every):
-            try:
-                while self.pump_once():
-                    pass
-            except Exception:
-                logger.exception("the local queue pump failed a poll")
+    def poll(self) -> None:
+        while self.pump_once():
+            pass
 
     def pump_once(self) -> int:
         """Deliver one batch of what the queue holds now; answers how many messages it held."""

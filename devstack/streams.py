@@ -10,13 +10,13 @@ OnFailure queue — never AWS's retry-until-expiry default.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from devstack import template
 from devstack.aws import LOCAL_PREFIX
 from devstack.lambda_runtime import LocalContext
+from devstack.polling import Poller
 from leadhub.observability import logger
 from leadhub.store.streams import TableStream, queue_url, send_message
 
@@ -51,7 +51,7 @@ def _sequence(record: dict[str, Any]) -> str:
     return str(record["dynamodb"]["SequenceNumber"])
 
 
-class StreamPump:
+class StreamPump(Poller):
     def __init__(
         self, handler: Handler, function_id: str, *, prefix: str = LOCAL_PREFIX, every_seconds: float = 0.5
     ) -> None:
@@ -65,22 +65,10 @@ class StreamPump:
         self.batch_size = int(mapping.get("BatchSize", 100))
         self.retries = int(mapping.get("MaximumRetryAttempts", 0))
         self.bisect = bool(mapping.get("BisectBatchOnFunctionError", False))
-        self._every = every_seconds
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="local-stream-pump", daemon=True)
+        super().__init__(every_seconds, "local-stream-pump")
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _loop(self) -> None:
-        while not self._stopped.wait(self._every):
-            try:
-                self.pump_once()
-            except Exception:
-                logger.exception("the local stream pump failed a poll")
+    def poll(self) -> None:
+        self.pump_once()
 
     def pump_once(self) -> int:
         """Deliver what the stream holds now; answers how many records passed the filter."""

@@ -46,7 +46,9 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "connectors": FOUNDATION | {"vendors", "attribution", "extract"},
     "exports": FOUNDATION | {"store", "connectors"},
     "reports": FOUNDATION | {"store", "exports", "connectors"},
-    "extract": FOUNDATION | {"store", "vendors", "attribution", "connectors", "crm_sync"},
+    # What a vendor counts per source IP, shared by every sender (extraction, plan imports).
+    "egress": FOUNDATION | {"store", "vendors"},
+    "extract": FOUNDATION | {"store", "vendors", "attribution", "connectors", "crm_sync", "egress"},
     # The amoCRM lead sync: fed by extraction (a day's inquiries), shown by the API.
     "crm_sync": FOUNDATION | {"store", "vendors", "connectors"},
     # Long-running connector work: runs the kinds extract implements, plans backfills from settings.
@@ -70,7 +72,7 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     # The Roistat custom-CRM export: Leadhub's own records, served as the page Roistat pulls.
     "roistat_crm": FOUNDATION | {"store"},
     # Calltouch plan imports: checks, sheets, and the sending job (started through jobs.dispatch).
-    "plans": FOUNDATION | {"store", "vendors", "exports", "jobs"},
+    "plans": FOUNDATION | {"store", "vendors", "exports", "jobs", "egress"},
     # The accounts-and-tokens CLI: an entry point beside the API, not under it.
     "admin": FOUNDATION | {"store", "setup"},
 }

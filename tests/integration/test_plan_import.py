@@ -9,7 +9,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -17,6 +19,8 @@ from plan_import.app import lambda_handler
 
 from devstack.lambda_runtime import LocalContext
 from leadhub.clock import utc_now
+from leadhub.extract.run import build_streams
+from leadhub.extract.slices import day_window
 from leadhub.jobs.dispatch import PLAN_IMPORT_TARGET, use_local_runner
 from leadhub.models.connector import Connector
 from leadhub.models.settings import Vendor
@@ -284,3 +288,30 @@ def test_a_refused_key_stops_the_import_and_says_why(world: World) -> None:
     assert "Access token не найден" in (failed.last_error or "")
     assert "revoked-token" not in (failed.last_error or "")
     assert {row["Статус"] for row in world.result_rows(view)} == {"не отправлена"}
+
+
+def test_an_import_and_the_extraction_of_calls_share_5_requests_a_second(world: World) -> None:
+    """Calltouch counts every request from one IP: extraction's reads reserve the same slots."""
+    connector = ConnectorStore().get_connector(ACCOUNT, world.connectors["outlet"])
+    readers = build_streams(connector, SecretStore().get(connector.id), "Europe/Moscow")
+    today = date.today()
+    days = [today - timedelta(days=back) for back in range(70, 0, -1)]
+
+    def extract() -> None:
+        for reader in readers:
+            for day in days:
+                start, end = day_window(day, ZoneInfo("Europe/Moscow"))
+                list(reader.read_day(day, start, end))
+
+    view = world.submit("shop", [plan_row(n) for n in range(500)])
+    finished: list[PlanImport] = []
+    threads = [threading.Thread(target=extract), threading.Thread(target=lambda: finished.append(world.run(view.id)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [record.state for record in finished] == [ImportState.DONE]
+    rates = world.sim.rates()
+    assert rates["rate_limited"] == 0
+    assert rates["ips"]["local"]["requests"] >= 30
+    assert rates["ips"]["local"]["peak_per_window"] <= 5

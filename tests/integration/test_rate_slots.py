@@ -1,4 +1,4 @@
-"""The per-IP request slots every Calltouch sender shares (store.rate_slots, plans.slots), in moto."""
+"""The per-IP request slots every Calltouch sender shares (store.rate_slots, leadhub.egress), in moto."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from leadhub.plans.slots import LATE_SECONDS, SharedSlots
+from leadhub.egress import LATE_SECONDS, SharedSlots
 from leadhub.store.rate_slots import RateSlots
 
 SPACING = 0.2

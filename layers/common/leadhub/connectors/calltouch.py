@@ -20,6 +20,7 @@ from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Ve
 from leadhub.models.settings import ChannelMatch, KpiSettings, StaticChannel, Vendor
 from leadhub.settings import Settings, get_settings
 from leadhub.vendors.calltouch import CalltouchClient
+from leadhub.vendors.ratelimit import RateLimiter
 
 
 class CalltouchCredentials(VendorCredentials):
@@ -61,10 +62,17 @@ class CalltouchSettings(KpiSettings):
         return (key, channel.value)
 
 
-def client(credentials: Mapping[str, Any], settings: Settings | None = None) -> CalltouchClient:
+def client(
+    credentials: Mapping[str, Any], settings: Settings | None = None, *, limiter: RateLimiter | None = None
+) -> CalltouchClient:
+    """`limiter`: Calltouch's per-IP limit shared with other senders (plan imports); by default the
+    client's own, per process."""
     settings = settings or get_settings()
     return CalltouchClient(
-        str(credentials["access_token"]), str(credentials["site_id"]), base_url=settings.calltouch_base_url
+        str(credentials["access_token"]),
+        str(credentials["site_id"]),
+        base_url=settings.calltouch_base_url,
+        limiter=limiter,
     )
 
 
@@ -103,7 +111,7 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
     tagged KPI mode re-attributes the stored rows without asking Calltouch again."""
     settings = CalltouchSettings.model_validate({**inputs.connector.settings, "vendor": Vendor.CALLTOUCH})
     zone = ZoneInfo(settings.vendor_timezone or inputs.zone)
-    calltouch = client(inputs.secret)
+    calltouch = client(inputs.secret, limiter=inputs.limiter)
     rules, account = inputs.rules, inputs.connector.vendor_account_id
 
     def call_instant(row: dict[str, Any]) -> datetime | None:

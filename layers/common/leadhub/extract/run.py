@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from leadhub.attribution.rules import AttributionRules
 from leadhub.connectors.registry import spec_for
+from leadhub.egress import shared_limiter_for
 from leadhub.extract.engine import ConnectorRun, Policy, RunLimits, RunOutcome
 from leadhub.extract.streams import ExtractionInputs, StreamReader
 from leadhub.models.connector import Connector
@@ -34,7 +35,8 @@ def build_streams(
         undefined_campaign=spec.undefined_campaign,
         naive_timezone=spec.naive_timezone,
     )
-    readers = spec.readers(ExtractionInputs(connector, secret, rules, zone, statuses))
+    limiter = shared_limiter_for(connector.vendor)
+    readers = spec.readers(ExtractionInputs(connector, secret, rules, zone, statuses, limiter))
     return [
         StreamReader(stream.name, stream.lookback(settings), *readers[stream.name], snapshot=stream.snapshot)
         for stream in spec.streams

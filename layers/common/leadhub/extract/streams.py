@@ -10,6 +10,7 @@ from typing import Any
 from leadhub.attribution.rules import AttributionRules
 from leadhub.models.connector import Connector
 from leadhub.models.conversion import Conversion
+from leadhub.vendors.ratelimit import RateLimiter
 
 DayReader = Callable[[date, datetime, datetime], Iterable[dict[str, Any]]]
 #: A day's raw rows (and the day) → its conversions.
@@ -40,6 +41,9 @@ class ExtractionInputs:
     zone: str
     #: The order-status dictionary when it is known already (re-attribution), else None.
     statuses: list[dict[str, Any]] | None = None
+    #: The limit the vendor counts per source IP, shared with every other sender (leadhub.egress); None
+    #: where the vendor's limits are per key, kept by the client's own limiter.
+    limiter: RateLimiter | None = None
 
 
 #: Per stream name: how to read one day, and how to normalise its rows (None: kept raw only).

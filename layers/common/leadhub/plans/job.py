@@ -2,7 +2,7 @@
 Calltouch says `success` or `error`, then the result file — as a job that holds the import's lease,
 works within its invocation's time and continues itself (the same model as `leadhub.jobs`).
 
-- Pace: every request takes a slot of the shared per-IP limiter (plans.slots) first.
+- Pace: every request takes a slot of the shared per-IP limiter (leadhub.egress) first.
 - Retries: the transport retries a per-second 429 at once; a chunk that fails transiently (5xx,
   timeout, a dropped connection) is sent again up to `MAX_CHUNK_ATTEMPTS` times — a plan row is a
   value for a period and slice, so sending it twice sets the same plan. Refusals are not retried:
@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadhub.clock import utc_now
+from leadhub.egress import calltouch_slots
 from leadhub.jobs.dispatch import PLAN_IMPORT_TARGET, can_dispatch, dispatch
 from leadhub.observability import logger
 from leadhub.plans import sheets
 from leadhub.plans.model import Chunk, ChunkState, ImportState, PlanImport
-from leadhub.plans.slots import calltouch_slots
 from leadhub.redaction import redact
 from leadhub.settings import get_settings
 from leadhub.store import errors as store_errors

@@ -23,7 +23,7 @@ calltouch-amocrm.md Part A):
 - Limits (seed 004, A2): 5 requests a second per IP — the policy allows 5 per 1.1 s because the server
   counts arrivals, not departures; the daily API-points budget has no documented answer when spent
   [GAP]: a 429 with a Retry-After longer than a minute (to midnight) surfaces as PointsExhausted (a
-  RateLimited) without a retry. Plan imports pass a limiter shared across processes (plans.slots).
+  RateLimited) without a retry. Plan imports pass a limiter shared across processes (leadhub.egress).
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ class CalltouchClient:
         requests_max_days: int = MAX_REQUESTS_RANGE_DAYS,
         limiter: RateLimiter | None = None,
     ) -> None:
-        """`limiter`: the per-IP limit shared with other processes (plans.slots); by default one
+        """`limiter`: the per-IP limit shared with other processes (leadhub.egress); by default one
         per process and credential set."""
         self._access_token = access_token
         self._calls_api_token = calls_api_token or access_token

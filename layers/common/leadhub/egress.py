@@ -1,4 +1,5 @@
-"""Calltouch's 5 requests a second per source IP, kept across every process that sends from it.
+"""Limits a vendor counts per source IP, kept across every process that sends from it: Calltouch's
+5 requests a second, shared by plan imports and the extraction of its calls and requests.
 
 A per-process limiter cannot see the other Lambda sending another import at the same moment, so each
 request first reserves a slot in the shared store (store.rate_slots) and then waits for that slot's
@@ -60,3 +61,9 @@ def calltouch_slots(settings: Settings | None = None) -> SharedSlots:
         requests_per_second=settings.calltouch_requests_per_second,
         period=settings.calltouch_rate_period_seconds,
     )
+
+
+def shared_limiter_for(vendor: str, settings: Settings | None = None) -> RateLimiter | None:
+    """The cross-process limiter of a vendor that counts requests per source IP; None for the others
+    (their limits are per key or project, kept by each client's own limiter)."""
+    return calltouch_slots(settings) if vendor == "calltouch" else None

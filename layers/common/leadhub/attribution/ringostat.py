@@ -28,8 +28,9 @@ from leadhub.attribution.rules import (
     AttributionRules,
     Marks,
     Rejected,
-    build_conversion,
+    conversion_values,
     lenient_int,
+    new_conversion,
     reject,
     row_tags,
     text_id,
@@ -75,6 +76,21 @@ def normalise_calls(
 ) -> Iterator[Conversion]:
     """One conversion per call of the counted `directions` that the KPI mode keeps; rows with no
     `uniqueid` or `calldate` go to `rejected`."""
+    return map(
+        new_conversion, call_conversion_values(rows, rules, vendor_account_id, directions=directions, rejected=rejected)
+    )
+
+
+def call_conversion_values(
+    rows: Iterable[Mapping[str, Any]],
+    rules: AttributionRules,
+    vendor_account_id: str,
+    *,
+    directions: frozenset[str] = frozenset({INBOUND}),
+    rejected: Rejected | None = None,
+) -> Iterator[dict[str, Any]]:
+    """`normalise_calls`' conversions as the fields they are made of (`conversion_values`): what the
+    engine stores, without a model per call."""
     account = str(vendor_account_id)
     read_time = rules.clock.read
     filtering = rules.filters_contacts
@@ -123,7 +139,7 @@ def normalise_calls(
             status = None
         # ints as Ringostat mostly sends them; anything else read leniently (B2.2)
         proper = proper if proper.__class__ is int else lenient_int(proper)
-        yield build_conversion(
+        yield conversion_values(
             VENDOR,
             "calls",
             call_id,

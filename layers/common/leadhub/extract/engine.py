@@ -27,7 +27,7 @@ from leadhub.extract.slices import day_window, days_to_read, local_today
 from leadhub.extract.state import StreamSyncState
 from leadhub.extract.streams import StreamReader
 from leadhub.models.connector import Connector
-from leadhub.models.conversion import conversion_fields
+from leadhub.models.conversion import stored_rows
 from leadhub.models.job import JobControl, StopReason
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
@@ -278,7 +278,7 @@ class ConnectorRun:
         project, connector = self.connector.project_id, self.connector_id
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is not None:
-            conversions = [conversion_fields(conversion) for conversion in reader.normalise(raw, day)]
+            conversions = stored_rows(reader.normalise(raw, day))
             target = Partition(CONVERSIONS, project, connector, reader.name, day)
             self.partitions.replace(target, conversions)
             DailySummaries(self.partitions.objects).record(target, conversions)  # what reports read

@@ -120,7 +120,7 @@ def summarise(conversions: Iterable[Conversion | dict[str, Any]]) -> list[dict[s
         alike.update(map(_CONVERSION_FIELDS, models))
     else:
         try:
-            alike.update(map(_ROW_FIELDS, models))
+            alike.update(map(_ROW_FIELDS, models))  # type: ignore[arg-type]
         except KeyError:  # rows stored before some field was: each read field by field
             alike.clear()
             alike.update(_stored_fields(row) for row in models)  # type: ignore[arg-type]

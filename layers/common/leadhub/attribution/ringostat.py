@@ -28,14 +28,14 @@ from leadhub.attribution.rules import (
     AttributionRules,
     Marks,
     Rejected,
+    as_conversions,
     conversion_values,
     lenient_int,
-    new_conversion,
     reject,
     row_tags,
     text_id,
 )
-from leadhub.models.conversion import Conversion, Kind
+from leadhub.models.conversion import Kind
 
 VENDOR = "ringostat"
 CALL = Kind.CALL
@@ -66,21 +66,6 @@ def _remember(known: dict[tuple[Any, ...], Marks], utm: tuple[Any, ...], rules: 
     return marks
 
 
-def normalise_calls(
-    rows: Iterable[Mapping[str, Any]],
-    rules: AttributionRules,
-    vendor_account_id: str,
-    *,
-    directions: frozenset[str] = frozenset({INBOUND}),
-    rejected: Rejected | None = None,
-) -> Iterator[Conversion]:
-    """One conversion per call of the counted `directions` that the KPI mode keeps; rows with no
-    `uniqueid` or `calldate` go to `rejected`."""
-    return map(
-        new_conversion, call_conversion_values(rows, rules, vendor_account_id, directions=directions, rejected=rejected)
-    )
-
-
 def call_conversion_values(
     rows: Iterable[Mapping[str, Any]],
     rules: AttributionRules,
@@ -89,8 +74,9 @@ def call_conversion_values(
     directions: frozenset[str] = frozenset({INBOUND}),
     rejected: Rejected | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """`normalise_calls`' conversions as the fields they are made of (`conversion_values`): what the
-    engine stores, without a model per call."""
+    """One conversion's fields (`conversion_values`) per call of the counted `directions` that the KPI
+    mode keeps; rows with no `uniqueid` or `calldate` go to `rejected`. The engine stores these as they
+    are, without a model per call."""
     account = str(vendor_account_id)
     read_time = rules.clock.read
     filtering = rules.filters_contacts
@@ -159,3 +145,7 @@ def call_conversion_values(
             status=status,
             ga_client_id=client_id if client_id.__class__ is str and client_id else text_id(client_id),
         )
+
+
+#: `call_conversion_values` as `Conversion` models.
+normalise_calls = as_conversions(call_conversion_values)

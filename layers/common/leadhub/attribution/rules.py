@@ -36,7 +36,7 @@ are built without validation by `new_conversion` (the callers check the types th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -566,6 +566,15 @@ def _as_conversion[**Fields](values: Callable[Fields, dict[str, Any]]) -> Callab
 
 
 build_conversion = _as_conversion(conversion_values)
+
+
+def as_conversions[**Args](values: Callable[Args, Iterable[dict[str, Any]]]) -> Callable[Args, Iterator[Conversion]]:
+    """A normaliser of conversions' fields (what the engine stores) as one of `Conversion` models."""
+
+    def conversions(*args: Args.args, **kwargs: Args.kwargs) -> Iterator[Conversion]:
+        return map(new_conversion, values(*args, **kwargs))
+
+    return conversions
 
 
 def reject(rejected: Rejected | None, row: Mapping[str, Any], reason: str) -> None:

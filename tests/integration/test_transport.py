@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -118,3 +119,30 @@ def test_a_call_that_creates_something_is_not_repeated_after_a_timeout(server: S
     server.inject("429")
     _, body = transport(server, sleep).request_json("POST", "/items", json_body={"x": 1}, idempotent=False)
     assert body == {"created": 1}
+
+
+def test_an_answer_cut_short_is_a_connection_failure_and_retried() -> None:
+    """The body is read in one go, not by requests: an answer whose connection closes before the length it
+    announced must still fail as requests fails it (a connection failure, retried), never parse as a page."""
+    cut = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"items": [1,'
+    whole = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n{"items": [1]}'
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        answers = [cut, whole]
+
+        def serve() -> None:
+            for answer in answers:
+                connection, _ = listener.accept()
+                with connection:
+                    connection.recv(65536)
+                    connection.sendall(answer)
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        policy = VendorPolicy("acme", read_timeout=5, retry=RetryPolicy(max_attempts=2))
+        sleep = Recorder()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        assert Transport(policy, url, sleep=sleep, jitter=lambda: 1.0).get_json("/items") == {"items": [1]}
+        assert len(sleep.delays) == 1  # the cut answer failed and was retried
+        server.join(timeout=5)

@@ -22,8 +22,17 @@ from leadhub.attribution.rules import PLACEHOLDER, AttributionRules, FirstContac
 from leadhub.connectors.amocrm import AmoCrmSettings
 from leadhub.connectors.ringostat import RingostatSettings
 from leadhub.connectors.roistat import RoistatSettings
-from leadhub.models.conversion import NOT_COUNTED, UNDEFINED_CAMPAIGN, Conversion, Kind
+from leadhub.models.conversion import (
+    NOT_COUNTED,
+    UNDEFINED_CAMPAIGN,
+    Conversion,
+    Kind,
+    conversion_fields,
+    conversion_json,
+    stored_rows,
+)
 from leadhub.models.settings import KpiMode, StaticChannel
+from leadhub.store.partitions import gzip_bytes, json_lines
 from leadhub.vendors import roistat as roistat_client
 from leadhub.vendors.ringostat import DEFAULT_FIELDS as RINGOSTAT_FIELDS
 from simulators.base import SimRequest
@@ -424,6 +433,21 @@ def test_a_caller_seen_in_an_earlier_batch_is_no_first_contact() -> None:
 
     assert len(list(roistat_attribution.normalise_calls([first], rules, "1", contacts=seen))) == 1
     assert list(roistat_attribution.normalise_calls([again], rules, "1", contacts=seen)) == []
+
+
+def test_ringostat_calls_stored_from_their_fields_are_the_bytes_of_the_models() -> None:
+    """The engine stores Ringostat calls from the fields a conversion is made of, never building the model:
+    the partition must be the very bytes of the models' (as pydantic serialises them), in every KPI mode."""
+    calls = ringostat_calls()
+    directions = frozenset({"in", "callback"})
+    for rules in (ringostat_rules(static_channels=RINGOSTAT_CHANNELS), ringostat_rules(kpi_mode=KpiMode.UNIQUE)):
+        values = ringostat_attribution.call_conversion_values(calls, rules, RINGOSTAT_ACCOUNT, directions=directions)
+        models = list(ringostat_attribution.normalise_calls(calls, rules, RINGOSTAT_ACCOUNT, directions=directions))
+        stored = json_lines(stored_rows(values))
+        assert models
+        assert stored == b"".join(conversion_json(model) + b"\n" for model in models)
+        assert stored == json_lines(stored_rows(models))
+        assert gzip_bytes(stored) == gzip_bytes(json_lines([conversion_fields(model) for model in models]))
 
 
 def test_ringostat_unique_mode_keeps_first_contacts() -> None:

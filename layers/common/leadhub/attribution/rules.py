@@ -36,7 +36,7 @@ are built without validation by `new_conversion` (the callers check the types th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -507,7 +507,7 @@ new_conversion: Callable[[dict[str, Any]], Conversion] = _construct_fast if _fas
 Rejected = Callable[[Mapping[str, Any], str], None]
 
 
-def build_conversion(  # noqa: PLR0917  (every conversion has these eight; positional reads like the row)
+def conversion_values(  # noqa: PLR0917  (every conversion has these eight; positional reads like the row)
     vendor: str,
     stream: str,
     vendor_id: str,
@@ -526,36 +526,55 @@ def build_conversion(  # noqa: PLR0917  (every conversion has these eight; posit
     forecast_revenue: float | None = None,
     visit_id: str | None = None,
     ga_client_id: str | None = None,
-) -> Conversion:
-    """The one place a conversion's fields are laid out: `when` is (UTC instant, project-local date) as
+) -> dict[str, Any]:
+    """The one place a conversion's fields are laid out, as the dict a `Conversion` is made of (and a
+    partition stores, `models.conversion.stored_rows`): `when` is (UTC instant, project-local date) as
     the clock reads it, `marks` what attribution decided. Values must already be of their declared type."""
-    return new_conversion(
-        {
-            "vendor": vendor,
-            "stream": stream,
-            "vendor_id": vendor_id,
-            "vendor_account_id": vendor_account_id,
-            "kind": kind,
-            "occurred_at": when[0],
-            "local_date": when[1],
-            "source": marks[0],
-            "traffic_type": marks[1],
-            "campaign": marks[2],
-            "content": marks[3],
-            "keyword": marks[4],
-            "tags": tags,
-            "unique": unique,
-            "static_channel": marks[5],
-            "inquiry": inquiry,
-            "status": status,
-            "status_type": status_type,
-            "revenue": revenue,
-            "forecast_revenue": forecast_revenue,
-            "visit_id": visit_id,
-            "ga_client_id": ga_client_id,
-            "extra": extra,
-        }
-    )
+    return {
+        "vendor": vendor,
+        "stream": stream,
+        "vendor_id": vendor_id,
+        "vendor_account_id": vendor_account_id,
+        "kind": kind,
+        "occurred_at": when[0],
+        "local_date": when[1],
+        "source": marks[0],
+        "traffic_type": marks[1],
+        "campaign": marks[2],
+        "content": marks[3],
+        "keyword": marks[4],
+        "tags": tags,
+        "unique": unique,
+        "static_channel": marks[5],
+        "inquiry": inquiry,
+        "status": status,
+        "status_type": status_type,
+        "revenue": revenue,
+        "forecast_revenue": forecast_revenue,
+        "visit_id": visit_id,
+        "ga_client_id": ga_client_id,
+        "extra": extra,
+    }
+
+
+def _as_conversion[**Fields](values: Callable[Fields, dict[str, Any]]) -> Callable[Fields, Conversion]:
+    def build(*args: Fields.args, **fields: Fields.kwargs) -> Conversion:
+        return new_conversion(values(*args, **fields))
+
+    build.__doc__ = "A `Conversion` of `conversion_values`' arguments."
+    return build
+
+
+build_conversion = _as_conversion(conversion_values)
+
+
+def as_conversions[**Args](values: Callable[Args, Iterable[dict[str, Any]]]) -> Callable[Args, Iterator[Conversion]]:
+    """A normaliser of conversions' fields (what the engine stores) as one of `Conversion` models."""
+
+    def conversions(*args: Args.args, **kwargs: Args.kwargs) -> Iterator[Conversion]:
+        return map(new_conversion, values(*args, **kwargs))
+
+    return conversions
 
 
 def reject(rejected: Rejected | None, row: Mapping[str, Any], reason: str) -> None:

@@ -12,7 +12,6 @@ from leadhub.attribution import ringostat as attribution
 from leadhub.connectors.spec import StreamSpec, VendorSpec
 from leadhub.extract.findings import StreamFindings
 from leadhub.extract.streams import ExtractionInputs, StreamReaders
-from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import ChannelMatch, KpiMode, KpiSettings, Vendor
 from leadhub.settings import Settings, get_settings
@@ -114,8 +113,9 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
             findings.record(VENDOR_ZONE, zone_warning(ringostat.zone_mismatch))
         return rows
 
-    def normalise(rows: list[dict[str, Any]], day: date) -> Iterable[Conversion]:
-        return attribution.normalise_calls(rows, rules, account, directions=directions)
+    def normalise(rows: list[dict[str, Any]], day: date) -> Iterable[dict[str, Any]]:
+        # the fields, not models: what the engine stores (`stored_rows`), a day's 50 000 calls a model each
+        return attribution.call_conversion_values(rows, rules, account, directions=directions)
 
     return {"calls": (calls, normalise)}
 

@@ -11,9 +11,11 @@ its time runs low or a newer settings version supersedes it.
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -25,7 +27,7 @@ from leadhub.extract.slices import day_window, days_to_read, local_today
 from leadhub.extract.state import StreamSyncState
 from leadhub.extract.streams import StreamReader
 from leadhub.models.connector import Connector
-from leadhub.models.conversion import conversion_fields
+from leadhub.models.conversion import stored_rows
 from leadhub.models.job import JobControl, StopReason
 from leadhub.observability import logger
 from leadhub.store import errors as store_errors
@@ -267,12 +269,16 @@ class ConnectorRun:
         return outcome
 
     def _read_day(self, reader: StreamReader, day: date) -> int:
+        with _no_cycle_collection():
+            return self._read_and_store_day(reader, day)
+
+    def _read_and_store_day(self, reader: StreamReader, day: date) -> int:
         start, end = day_window(day, self.account_zone)
         raw = list(reader.read_day(day, start, end))
         project, connector = self.connector.project_id, self.connector_id
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is not None:
-            conversions = [conversion_fields(conversion) for conversion in reader.normalise(raw, day)]
+            conversions = stored_rows(reader.normalise(raw, day))
             target = Partition(CONVERSIONS, project, connector, reader.name, day)
             self.partitions.replace(target, conversions)
             DailySummaries(self.partitions.objects).record(target, conversions)  # what reports read
@@ -309,6 +315,21 @@ class ConnectorRun:
                 return
             except store_errors.VersionConflict:
                 continue
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """A day's read allocates hundreds of thousands of acyclic dicts (rows, conversions) that live until
+    it ends: the cycle collector would walk them again and again (an eighth of the day's CPU) to free
+    nothing. It runs once the day is stored, as it would have."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _stops_every_stream(error: dict[str, Any] | None) -> bool:

@@ -21,7 +21,7 @@ from leadhub.extract.run import build_streams
 from leadhub.extract.state import StreamSyncState
 from leadhub.extract.streams import Normaliser
 from leadhub.models.connector import Connector
-from leadhub.models.conversion import conversion_fields
+from leadhub.models.conversion import stored_rows
 from leadhub.models.job import JobControl, StopReason
 from leadhub.store import errors as store_errors
 from leadhub.store.connectors import ConnectorStore
@@ -67,9 +67,8 @@ def _latest_statuses(partitions: PartitionStore, raw: list[Partition]) -> list[d
 
 def rebuild_day(partitions: PartitionStore, raw: Partition, normalise: Normaliser) -> int:
     """Replace the day's conversion partition with its raw rows normalised again; answers how many."""
-    conversions = list(normalise(list(partitions.read(raw)), raw.day))
+    rows = stored_rows(normalise(list(partitions.read(raw)), raw.day))
     target = Partition(CONVERSIONS, raw.project_id, raw.connector_id, raw.stream, raw.day)
-    rows = [conversion_fields(conversion) for conversion in conversions]
     count = partitions.replace(target, rows)
     DailySummaries(partitions.objects).record(target, rows)
     return count

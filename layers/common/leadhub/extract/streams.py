@@ -13,8 +13,8 @@ from leadhub.models.conversion import Conversion
 from leadhub.vendors.ratelimit import RateLimiter
 
 DayReader = Callable[[date, datetime, datetime], Iterable[dict[str, Any]]]
-#: A day's raw rows (and the day) → its conversions.
-Normaliser = Callable[[list[dict[str, Any]], date], Iterable[Conversion]]
+#: A day's raw rows (and the day) → its conversions, or the fields they are made of (`stored_rows`).
+Normaliser = Callable[[list[dict[str, Any]], date], Iterable[Conversion] | Iterable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)

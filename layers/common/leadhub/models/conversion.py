@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -120,3 +120,14 @@ def conversion_fields(conversion: Conversion) -> dict[str, Any]:
     """A conversion's fields for a serialiser of many at once (`store.partitions.json_lines`): the
     model's own dict, no per-row serialisation, when that writes the same bytes as pydantic."""
     return _fields_reader()(conversion)
+
+
+def stored_rows(conversions: Iterable[Conversion | dict[str, Any]]) -> list[dict[str, Any]]:
+    """Conversions as a partition stores them (`conversion_fields`). A normaliser's hot path may yield
+    the fields a conversion is made of (`attribution.rules.conversion_values`) instead of the model:
+    those are stored as they are when the model's own dict is what is stored, else through the model."""
+    rows = list(conversions)
+    fields_of = _fields_reader()
+    if fields_of is _fields_as_dumped and set(map(type, rows)) <= {dict}:
+        return rows  # type: ignore[return-value]  # all dicts: a conversion's fields, as stored
+    return [fields_of(Conversion.model_construct(**row) if isinstance(row, dict) else row) for row in rows]

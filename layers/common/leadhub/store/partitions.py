@@ -84,15 +84,17 @@ def json_line(row: dict[str, Any]) -> bytes:
 def json_lines(documents: Sequence[dict[str, Any]]) -> bytes:
     """Objects as JSON Lines, serialised in ONE orjson call: the array's own separators become the
     line breaks (a day's 50 000 conversions: 34 ms, where one call per row takes 117 ms and pydantic's
-    serializer per row 301 ms). When some value holds the separator's bytes (a string with "},{", a
-    list of objects) the objects are serialised one by one."""
+    serializer per row 301 ms). Only the first and last pieces are trimmed of the brackets: slicing the
+    whole array would copy a day's raw rows (tens of MiB) twice more. When some value holds the
+    separator's bytes (a string with "},{", a list of objects) the objects are serialised one by one."""
     if not documents:
         return b""
-    data = orjson.dumps(documents, default=str, option=JSON_OPTIONS)
-    parts = data[1:-1].split(_BETWEEN_OBJECTS)
+    parts = orjson.dumps(documents, default=str, option=JSON_OPTIONS).split(_BETWEEN_OBJECTS)
     # each of the len - 1 boundaries between objects holds the separator: as many parts, none inside
-    if len(parts) == len(documents) and all(document.__class__ is dict for document in documents):
-        return b"}\n{".join(parts) + b"\n"
+    if len(parts) == len(documents) and set(map(type, documents)) == {dict}:
+        parts[0] = parts[0][1:]  # "[{…" → "{…"
+        parts[-1] = parts[-1][:-1] + b"\n"  # "…}]" → "…}\n"
+        return b"}\n{".join(parts)
     return b"".join(
         orjson.dumps(doc, default=str, option=JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE) for doc in documents
     )

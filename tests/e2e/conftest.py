@@ -34,6 +34,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         if not key.endswith("_BASE_URL") and key not in ("AWS_ENDPOINT_URL",)
     }
     env.update({"LEADHUB_PORT": str(free_port()), "LEADHUB_READY_FILE": str(ready), "PYTHONUNBUFFERED": "1"})
+    # Each test starts its work through the API. The local schedule would fan out an extraction of every
+    # connector the session has created so far (dozens by the end) onto the stack's four workers, and a
+    # test's own job would queue behind them for minutes; tests/unit/test_local_scheduler.py covers it.
+    env["LEADHUB_SCHEDULE_SECONDS"] = "0"
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "devstack"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT

@@ -9,7 +9,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from devstack.streams import StreamPump
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
-from leadhub.jobs.runner import connector_jobs, enqueue, new_job, run_job
+from leadhub.jobs.runner import connector_jobs, dispatch_next, enqueue, new_job, run_job, start_extraction
 from leadhub.models.job import JobKind, JobState
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery
@@ -267,6 +267,37 @@ def test_a_backfill_that_outlives_its_invocation_continues_and_ends_as_one_long_
     assert reattribute(world.connector_id).days == HISTORY  # the same settings, in one long run
     assert world.conversion_objects() == continued
     assert all(gzip.decompress(data) for data in continued.values())
+
+
+def test_a_backfill_the_vendor_holds_off_waits_for_its_retry_time_and_the_first_tick_after_it_finishes_it(
+    world: World,
+) -> None:
+    world.run()
+    world.simulator.set_faults(retry_after=3600)  # "come back in an hour": longer than a run may sleep
+    world.simulator.inject("429")
+    world.change(history_days=DAYS)
+    world.drain()
+    [job] = connector_jobs(world.connector_id)
+    assert (job.kind, job.state, job.transient_failures) == (JobKind.RANGE, JobState.QUEUED, 1)
+    assert job.retry_at is not None
+    assert timedelta(minutes=59) < datetime.fromisoformat(job.retry_at) - datetime.now(UTC) <= timedelta(hours=1)
+    status = connector_status(Connectors().get(ACCOUNT, world.connector_id))
+    [view] = status.jobs
+    assert view.retry_at == job.retry_at and "limit" in (view.last_error or "")
+    assert status.archive.state == "backfilling"
+    [calls] = status.streams
+    assert calls.last_error is not None and calls.last_error.error_class == "transient"
+
+    connector = ConnectorStore().find_connector(world.connector_id)
+    start_extraction(connector)  # the schedule's tick before the retry time: nothing starts
+    assert world.dispatched == []
+    assert dispatch_next(world.connector_id, now=datetime.now(UTC) + timedelta(hours=1, minutes=1)) == "local"
+    world.drain()  # the range job, then the tick's extraction it was holding back
+    assert [(job.kind, job.state) for job in connector_jobs(world.connector_id)] == [
+        (JobKind.RANGE, JobState.DONE),
+        (JobKind.EXTRACT, JobState.DONE),
+    ]
+    assert world.report() == world.truth(channel=None, days=DAYS)
 
 
 def test_moving_the_history_start_earlier_loads_the_added_days_and_leaves_the_cursor(world: World) -> None:

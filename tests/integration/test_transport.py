@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from leadhub.vendors import errors
+from leadhub.vendors.ratelimit import Rate
 from leadhub.vendors.transport import RetryPolicy, Transport, VendorPolicy
 from simulators.base import Simulator, json_response
 
@@ -73,6 +75,19 @@ def test_a_retry_after_longer_than_a_run_can_wait_is_raised_not_slept(server: Si
         transport(server, sleep).get_json("/items")
     assert raised.value.retry_after == 600
     assert sleep.delays == []
+
+
+def test_a_client_side_limit_used_up_for_longer_than_a_run_can_wait_is_raised_not_slept(server: Simulator) -> None:
+    hourly = VendorPolicy("acme-hourly", rates=(Rate(1, 3600.0),), read_timeout=0.3)
+    client = Transport(hourly, server.base_url, credentials=[SECRET + "-hourly"])
+    assert client.get_json("/items")["items"] == [1, 2, 3]
+    started = time.monotonic()
+    with pytest.raises(errors.RateLimited) as raised:
+        client.get_json("/items")
+    assert time.monotonic() - started < 5  # raised at once, not slept through
+    assert raised.value.retry_after is not None and 3500 < raised.value.retry_after <= 3600
+    assert "1 requests per 3600 s" in str(raised.value)
+    assert server.request_counts.get("/items") == 1  # the vendor never saw the refused one
 
 
 def test_a_timeout_is_retried_then_classified(server: Simulator) -> None:

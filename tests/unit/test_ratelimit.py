@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub.vendors.ratelimit import Rate, RateLimiter, fingerprint, shared_limiter
+from leadhub.vendors.ratelimit import LimitWaitTooLong, Rate, RateLimiter, fingerprint, shared_limiter
 
 
 class FakeClock:
@@ -76,3 +77,25 @@ def test_a_request_in_flight_holds_its_slot() -> None:
     limiter._sleep = sleep
     limiter.acquire()
     assert clock.now >= 13.0  # a period after the answer came back
+
+
+def test_a_wait_longer_than_the_caller_can_afford_is_raised_at_once_holding_no_slot() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(10, 1.0), Rate(2, 3600.0)], clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.acquire()
+    with pytest.raises(LimitWaitTooLong) as raised:
+        limiter.reserve(max_wait=120)
+    assert raised.value.rate == Rate(2, 3600.0)
+    assert raised.value.seconds == 3600.0
+    assert clock.now == 0.0  # nothing slept
+    clock.now = 3600.0
+    limiter.reserve(max_wait=120)  # the refused request took no slot: the window is free again
+
+
+def test_a_wait_within_what_the_caller_affords_is_slept() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(1, 60.0)], clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.reserve(max_wait=120)
+    assert clock.now == 60.0

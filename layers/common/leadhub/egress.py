@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from leadhub.settings import Settings, get_settings
 from leadhub.store.rate_slots import RateSlots
-from leadhub.vendors.ratelimit import RateLimiter, Slot
+from leadhub.vendors.ratelimit import LimitWaitTooLong, Rate, RateLimiter, Slot
 
 #: A sender that wakes this much after its slot began moves every later slot by its lateness: a
 #: request sent late would otherwise arrive bunched with the on-time requests after it, and Calltouch
@@ -39,10 +39,13 @@ class SharedSlots(RateLimiter):
         self._wall = clock
         self._pause = sleep
 
-    def reserve(self) -> Slot:
-        """Reserve the next free slot in the shared store and wait for its start."""
+    def reserve(self, max_wait: float | None = None) -> Slot:
+        """Reserve the next free slot in the shared store and wait for its start (a slot further off
+        than `max_wait` raises LimitWaitTooLong: it stays reserved, a gap the others step over)."""
         start = self._slots.reserve(self.scope, spacing=self.spacing, now=self._wall())
         wait = start - self._wall()
+        if max_wait is not None and wait > max_wait:
+            raise LimitWaitTooLong(wait, Rate(1, self.spacing))
         if wait > 0:
             self._pause(wait)
         late = self._wall() - start

@@ -113,6 +113,15 @@ class RunOutcome:
     streams: list[StreamOutcome] = field(default_factory=list)
     stopped_by: str | None = None
 
+    @property
+    def retry_after(self) -> float | None:
+        """When every stream that failed failed on the vendor's passing trouble (down, its limit used
+        up): the seconds before trying again is worth it (0: whenever). None: nothing a retry mends."""
+        errors = [stream.error or {} for stream in self.streams if stream.status == "failed"]
+        if not errors or any(found.get("class") != vendor_errors.ErrorClass.TRANSIENT.value for found in errors):
+            return None
+        return float(max(found.get("retry_after", 0) for found in errors))
+
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -62,6 +62,9 @@ class StreamSyncState(DeferredModel):
             "explanation": error.explanation,
             "at": at,
         }
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            self.last_error["retry_after"] = round(retry_after)
 
     def stored(self) -> dict[str, Any]:
         item = self.model_dump(mode="json", exclude_none=True)

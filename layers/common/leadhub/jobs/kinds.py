@@ -18,6 +18,9 @@ class WorkResult:
     stopped_by: str | None = None
     #: What failed, in plain words; None: nothing did.
     error: str | None = None
+    #: The error was the vendor's passing trouble (down, limit used up): the work is worth trying again,
+    #: no sooner than this many seconds (0: whenever). None: nothing to try again, or nothing a retry mends.
+    retry_after: float | None = None
 
 
 def _resume_after(job: Job) -> dict[str, date]:
@@ -27,7 +30,7 @@ def _resume_after(job: Job) -> dict[str, date]:
 def _extraction_result(outcome: RunOutcome) -> WorkResult:
     failed = [stream for stream in outcome.streams if stream.status == "failed"]
     error = "; ".join(f"{stream.stream}: {(stream.error or {}).get('explanation', '')}" for stream in failed)
-    return WorkResult(outcome.stopped_by, error or None)
+    return WorkResult(outcome.stopped_by, error or None, outcome.retry_after)
 
 
 def extract(job: Job, control: JobControl) -> WorkResult:

@@ -12,9 +12,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadhub.clock import utc_now
+from leadhub.clock import utc_iso, utc_now
 from leadhub.jobs.dispatch import can_dispatch, dispatch, job_payload
 from leadhub.jobs.kinds import KINDS
 from leadhub.models.connector import Connector
@@ -29,17 +30,22 @@ from leadhub.store.jobs import JobStore
 #: Stop starting new units when less than this is left of the invocation's time.
 SAFETY_MS = 60_000
 LEASE_SECONDS = 900
+#: A job the vendor's passing trouble stopped (down, its limit used up) waits and is started again
+#: by the schedule's first tick after its retry time; after this many such stops in a row it fails.
+RETRY_LIMIT = 24
+RETRY_BACKOFF = 300.0
+RETRY_BACKOFF_CAP = 3600.0
 
 
 def new_job(connector: Connector, kind: JobKind, *, job_id: str | None = None, **fields: Any) -> Job:
-    now = utc_now()
     return Job(
         id=job_id or f"{kind.value}-{uuid.uuid4().hex[:12]}",
         connector_id=connector.id,
         kind=kind,
         settings_version=connector.settings_version,
-        created_at=now,
-        updated_at=now,
+        # to the microsecond: jobs run oldest first, and a plan and a tick often come within one second
+        created_at=utc_iso(datetime.now(UTC), "microseconds"),
+        updated_at=utc_now(),
         **fields,
     )
 
@@ -56,16 +62,21 @@ def enqueue(job: Job, jobs: JobStore | None = None) -> bool:
 def connector_jobs(connector_id: str, jobs: JobStore | None = None) -> list[Job]:
     """The connector's jobs, oldest first."""
     found = [Job.model_validate(item) for item in (jobs or JobStore()).of_connector(connector_id)]
-    return sorted(found, key=lambda job: (job.created_at, job.id))
+    return sorted(found, key=lambda job: (datetime.fromisoformat(job.created_at), job.id))
 
 
-def dispatch_next(connector_id: str, jobs: JobStore | None = None) -> str | None:
+def dispatch_next(connector_id: str, jobs: JobStore | None = None, *, now: datetime | None = None) -> str | None:
     """Dispatch the connector's oldest unfinished job, if any; answers how it was started. A job
     still marked running is one whose invocation died (a live one holds the lease, and the job
-    dispatched finds it taken): it resumes from its checkpoint."""
+    dispatched finds it taken): it resumes from its checkpoint. One waiting for its retry time holds
+    the jobs behind it too (they read the same vendor, and order matters): the schedule's next tick
+    after that time starts it."""
     for job in connector_jobs(connector_id, jobs):
-        if not job.finished:
-            return dispatch(job_payload(connector_id, job.id))
+        if job.finished:
+            continue
+        if job.waiting_at(now or datetime.now(UTC)):
+            return None
+        return dispatch(job_payload(connector_id, job.id))
     return None
 
 
@@ -164,10 +175,15 @@ def _work(job: Job, control: Control) -> Job:
         job.state = JobState.QUEUED  # continued by the next invocation, from its checkpoint
     elif result.stopped_by == StopReason.SUPERSEDED.value:
         job.state = JobState.SUPERSEDED
+    elif result.error is not None and result.retry_after is not None and job.transient_failures < RETRY_LIMIT:
+        job.state, job.last_error = JobState.QUEUED, result.error
+        job.transient_failures += 1
+        wait = max(result.retry_after, min(RETRY_BACKOFF_CAP, RETRY_BACKOFF * 2 ** (job.transient_failures - 1)))
+        job.retry_at = utc_iso(datetime.now(UTC) + timedelta(seconds=wait))
     elif result.error is not None:
         job.state, job.last_error = JobState.FAILED, result.error
     else:
-        job.state = JobState.DONE
+        job.state, job.retry_at, job.transient_failures = JobState.DONE, None, 0
     logger.info("job", extra={"job_id": job.id, "kind": job.kind.value, "state": job.state.value})
     return _save(control.jobs, job)
 

@@ -8,7 +8,7 @@ runs them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -56,6 +56,10 @@ class Job(DeferredModel):
     last_error: str | None = None
     #: Invocations so far: 1 plus its continuations.
     invocations: int = 0
+    #: A queued job the vendor's passing trouble stopped: not started again before this time (ISO UTC).
+    retry_at: str | None = None
+    #: Those stops in a row; past RETRY_LIMIT the job fails.
+    transient_failures: int = 0
     reason: str | None = None
     created_at: str
     updated_at: str
@@ -69,6 +73,10 @@ class Job(DeferredModel):
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    def waiting_at(self, now: datetime) -> bool:
+        """Queued for a retry that is not due yet."""
+        return self.queued and self.retry_at is not None and datetime.fromisoformat(self.retry_at) > now
 
 
 class StopReason(StrEnum):

@@ -99,6 +99,11 @@ class JobView(DeferredModel):
     done: int
     planned: int
     last_error: str | None = None
+    retry_at: str | None = Field(
+        default=None,
+        description="A queued job the vendor's passing trouble stopped (down, its request limit used up) is "
+        "started again by the first scheduled run after this time (ISO 8601, UTC); `last_error` says why.",
+    )
     updated_at: str
 
 

@@ -32,6 +32,15 @@ class Rate:
             raise ValueError("a rate needs count >= 1 and period > 0")
 
 
+class LimitWaitTooLong(Exception):
+    """The next request may go only after longer than the caller can wait (a Lambda must not sleep
+    through its time): the caller reschedules the work instead."""
+
+    def __init__(self, seconds: float, rate: Rate) -> None:
+        self.seconds, self.rate = seconds, rate
+        super().__init__(f"the limit of {rate.count} requests per {rate.period:g} s allows the next in {seconds:.0f} s")
+
+
 class Slot:
     """One request's place in a limiter's window: its arrival time, None while it is in flight."""
 
@@ -56,29 +65,34 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._horizon = max((rate.period for rate in self._rates), default=0.0)
 
-    def _wait_needed(self, now: float) -> float:
+    def _wait_needed(self, now: float) -> tuple[float, Rate | None]:
+        """How long until a request may go, and the rate that holds it back."""
         calls = self._calls
         while calls and calls[0].at is not None and calls[0].at <= now - self._horizon:
             calls.popleft()
         # answers come back out of order: the log is sorted by arrival, in-flight requests as "now"
         times = sorted(now if slot.at is None else slot.at for slot in calls)
-        wait = 0.0
+        wait, blocking = 0.0, None
         for rate in self._rates:
             in_window = [t for t in times if t > now - rate.period]
             if len(in_window) >= rate.count:
                 oldest_blocking = in_window[-rate.count]
-                wait = max(wait, oldest_blocking + rate.period - now)
-        return wait
+                if oldest_blocking + rate.period - now > wait:
+                    wait, blocking = oldest_blocking + rate.period - now, rate
+        return wait, blocking
 
-    def reserve(self) -> Slot:
-        """Block until a request may be sent; the slot counts as in flight until `settle`."""
+    def reserve(self, max_wait: float | None = None) -> Slot:
+        """Block until a request may be sent; the slot counts as in flight until `settle`. A wait
+        longer than `max_wait` raises LimitWaitTooLong at once, holding no slot."""
         while True:
             with self._lock:
-                wait = self._wait_needed(self._clock())
+                wait, blocking = self._wait_needed(self._clock())
                 if wait <= 0:
                     slot = Slot()
                     self._calls.append(slot)
                     return slot
+            if max_wait is not None and wait > max_wait and blocking is not None:
+                raise LimitWaitTooLong(wait, blocking)
             self._sleep(wait)
 
     def settle(self, slot: Slot) -> None:

@@ -22,7 +22,7 @@ import orjson
 from leadhub.observability import logger, tracer
 from leadhub.redaction import excerpt, redact, redact_url, register_secrets
 from leadhub.vendors import errors
-from leadhub.vendors.ratelimit import Rate, RateLimiter, fingerprint, shared_limiter
+from leadhub.vendors.ratelimit import LimitWaitTooLong, Rate, RateLimiter, fingerprint, shared_limiter
 
 if TYPE_CHECKING:
     import requests
@@ -50,6 +50,10 @@ class RetryPolicy:
     #: A Retry-After longer than this is not slept through: the error is raised for the engine
     #: to reschedule (a Lambda must not sleep for five minutes).
     max_retry_after: float = 60.0
+    #: Nor is a client-side limit that would hold the next request longer: Roistat's "5 000 an hour"
+    #: used up means an hour, and a job reschedules itself rather than sleep past its Lambda's time.
+    #: Above the longest per-minute wait (a minute), so per-minute limits are waited out in place.
+    max_limit_wait: float = 120.0
     #: A garbled page is usually a proxy or gateway hiccup: read it again before giving up.
     retry_malformed: bool = True
 
@@ -131,15 +135,28 @@ class Call:
     idempotent: bool = True
 
 
-def _hold(limiter: RateLimiter) -> Callable[[], None]:
+def _hold(limiter: RateLimiter, max_wait: float) -> Callable[[], None]:
     """Wait for the limiter and hold a slot; answers what to call once the answer is back. A limiter
     without slots (one that only `acquire`s) counts the request when it is sent."""
     reserve = getattr(limiter, "reserve", None)
     if reserve is None:
         limiter.acquire()
         return lambda: None
-    slot = reserve()
+    slot = reserve(max_wait)
     return lambda: limiter.settle(slot)
+
+
+def _hold_all(limiters: Sequence[RateLimiter], max_wait: float) -> list[Callable[[], None]]:
+    """A slot of every limiter, or none: a limit that cannot be waited out gives back what was held."""
+    settles: list[Callable[[], None]] = []
+    try:
+        for limiter in limiters:
+            settles.append(_hold(limiter, max_wait))
+    except LimitWaitTooLong:
+        for settle in settles:
+            settle()
+        raise
+    return settles
 
 
 class Transport:
@@ -214,7 +231,15 @@ class Transport:
             limiters = [limiter for limiter in (self._limiter, *extra_limiters) if limiter is not None]
             # the narrowest limit (a method's, given last) first: waiting on it must not hold a slot
             # of the broad one (the project's 10 a second) in flight meanwhile
-            settles = [_hold(limiter) for limiter in reversed(limiters)]
+            try:
+                settles = _hold_all(limiters[::-1], retry.max_limit_wait)
+            except LimitWaitTooLong as wait:
+                raise errors.RateLimited(
+                    self.vendor,
+                    f"its limit of {wait.rate.count} requests per {wait.rate.period:g} s is used up: "
+                    f"the next request may go in {wait.seconds:.0f} s",
+                    retry_after=wait.seconds,
+                ) from None
             try:
                 outcome = self._attempt(call)
             finally:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -441,7 +442,6 @@ class FirstContactIndex:
 
 # --- building conversions without validation ---------------------------------------------------
 
-_FIELDS_SET = frozenset(Conversion.model_fields)
 _new_object = Conversion.__new__
 # The slots every pydantic model carries, set through their descriptors: cheaper than setattr by name.
 _set_dict = BaseModel.__dict__["__dict__"].__set__
@@ -455,7 +455,7 @@ def _construct_fast(values: dict[str, Any]) -> Conversion:
     # slower than validating). `values` must hold every field, already of its declared type.
     model = _new_object(Conversion)
     _set_dict(model, values)
-    _set_fields_set(model, _FIELDS_SET)
+    _set_fields_set(model, _conversion_fields())
     _set_extra(model, None)
     _set_private(model, None)
     return model
@@ -501,8 +501,22 @@ def _fast_path_agrees() -> bool:
         return False
 
 
-#: Builds a Conversion from a dict holding every field in declaration order, values already typed.
-new_conversion: Callable[[dict[str, Any]], Conversion] = _construct_fast if _fast_path_agrees() else _construct_safe
+@cache
+def _conversion_fields() -> frozenset[str]:
+    return frozenset(Conversion.model_fields)
+
+
+@cache
+def _constructor() -> Callable[[dict[str, Any]], Conversion]:
+    # decided on first use, not at import: the check builds the Conversion model, which a function
+    # that never makes one (the API, the backfill) should not pay for at its cold start
+    return _construct_fast if _fast_path_agrees() else _construct_safe
+
+
+def new_conversion(values: dict[str, Any]) -> Conversion:
+    """A Conversion from a dict holding every field in declaration order, values already typed."""
+    return _constructor()(values)
+
 
 Rejected = Callable[[Mapping[str, Any], str], None]
 
@@ -572,7 +586,7 @@ def as_conversions[**Args](values: Callable[Args, Iterable[dict[str, Any]]]) -> 
     """A normaliser of conversions' fields (what the engine stores) as one of `Conversion` models."""
 
     def conversions(*args: Args.args, **kwargs: Args.kwargs) -> Iterator[Conversion]:
-        return map(new_conversion, values(*args, **kwargs))
+        return map(_constructor(), values(*args, **kwargs))
 
     return conversions
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -13,7 +13,10 @@ from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Ve
 from leadhub.models.lead_sync import LeadSync
 from leadhub.models.settings import Vendor
 from leadhub.settings import Settings, get_settings
-from leadhub.vendors.amocrm import AmoCrmClient, AmoTokens
+
+if TYPE_CHECKING:
+    # loaded by the client's maker: the API declares the vendor's settings and never syncs a deal
+    from leadhub.vendors.amocrm import AmoCrmClient, AmoTokens
 
 
 class AmoCrmCredentials(VendorCredentials):
@@ -51,6 +54,8 @@ def client(
     **options: Any,
 ) -> AmoCrmClient:
     """`options`: the client's keyword arguments (reload_tokens, sleep, policy, batch_size…)."""
+    from leadhub.vendors.amocrm import AmoCrmClient, AmoTokens
+
     settings = settings or get_settings()
     tokens = credentials.get("tokens")
     return AmoCrmClient(

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from leadhub.attribution import calltouch as attribution
 from leadhub.connectors.spec import StreamSpec, VendorSpec
-from leadhub.extract.prefetch import RangePrefetch
-from leadhub.extract.streams import ExtractionInputs, StreamReaders
 from leadhub.models.base import DeferredModel
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import ChannelMatch, KpiSettings, StaticChannel, Vendor
 from leadhub.settings import Settings, get_settings
-from leadhub.vendors.calltouch import CalltouchClient
-from leadhub.vendors.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    # loaded by the functions that use them: the API declares a vendor's settings and checks its key,
+    # and never reads a day
+    from leadhub.extract.prefetch import RangePrefetch
+    from leadhub.extract.streams import ExtractionInputs, StreamReaders
+    from leadhub.vendors.calltouch import CalltouchClient
+    from leadhub.vendors.ratelimit import RateLimiter
 
 
 class CalltouchCredentials(VendorCredentials):
@@ -47,12 +50,14 @@ class CalltouchSettings(KpiSettings):
 
     @staticmethod
     def channel_parameter_key(parameter: str) -> str | None:
+        from leadhub.attribution import calltouch as attribution
+
         return attribution.parameter_key(parameter)
 
     @classmethod
     def channel_match_key(cls, channel: StaticChannel) -> tuple[str, str]:
         """A parameter naming the same call field is one key; a parameter no call has is refused."""
-        key = attribution.parameter_key(channel.parameter)
+        key = cls.channel_parameter_key(channel.parameter)
         if key is None:
             raise ValueError(
                 f"parameter {channel.parameter!r} of the channel with value {channel.value!r} is not a field of a "
@@ -67,6 +72,8 @@ def client(
 ) -> CalltouchClient:
     """`limiter`: Calltouch's per-IP limit shared with other senders (plan imports); by default the
     client's own, per process."""
+    from leadhub.vendors.calltouch import CalltouchClient
+
     settings = settings or get_settings()
     return CalltouchClient(
         str(credentials["access_token"]),
@@ -95,6 +102,7 @@ def _dated_prefetch(
     read: DateRangeReader, instant: Callable[[dict[str, Any]], datetime | None], zone: ZoneInfo
 ) -> RangePrefetch:
     """Rows of a Calltouch journal asked for by days of the Calltouch project, served by instant."""
+    from leadhub.extract.prefetch import RangePrefetch
 
     def fetch(start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         first = (start - DAY_MARGIN).astimezone(zone).date()
@@ -109,6 +117,8 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
     """Calls and requests by day (calltouch-amocrm.md A4, A5), each journal read a week per sweep and
     every day holding only the rows of its window. Tags are always asked for: a later switch to the
     tagged KPI mode re-attributes the stored rows without asking Calltouch again."""
+    from leadhub.attribution import calltouch as attribution
+
     settings = CalltouchSettings.model_validate({**inputs.connector.settings, "vendor": Vendor.CALLTOUCH})
     zone = ZoneInfo(settings.vendor_timezone or inputs.zone)
     calltouch = client(inputs.secret, limiter=inputs.limiter)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from leadhub.attribution import ringostat as attribution
 from leadhub.connectors.spec import StreamSpec, VendorSpec
-from leadhub.extract.findings import StreamFindings
-from leadhub.extract.streams import ExtractionInputs, StreamReaders
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import ChannelMatch, KpiMode, KpiSettings, Vendor
 from leadhub.settings import Settings, get_settings
-from leadhub.vendors.ringostat import RingostatClient, ZoneMismatch
+
+if TYPE_CHECKING:
+    # loaded by the functions that use them: the API declares a vendor's settings and checks its key,
+    # and never reads a day
+    from leadhub.extract.streams import ExtractionInputs, StreamReaders
+    from leadhub.vendors.ringostat import RingostatClient, ZoneMismatch
 
 
 class RingostatCredentials(VendorCredentials):
@@ -71,6 +73,8 @@ class RingostatSettings(KpiSettings):
 def client(
     credentials: Mapping[str, Any], settings: Settings | None = None, *, project_tz: str = "Europe/Kyiv"
 ) -> RingostatClient:
+    from leadhub.vendors.ringostat import RingostatClient
+
     settings = settings or get_settings()
     return RingostatClient(str(credentials["auth_key"]), base_url=settings.ringostat_base_url, project_tz=project_tz)
 
@@ -98,6 +102,9 @@ def zone_warning(mismatch: ZoneMismatch | None) -> str | None:
 
 def readers(inputs: ExtractionInputs) -> StreamReaders:
     """Calls by day, the client splitting windows under the 6500-row cap (roistat-ringostat.md B5)."""
+    from leadhub.attribution import ringostat as attribution
+    from leadhub.extract.findings import StreamFindings
+
     settings = RingostatSettings.model_validate({**inputs.connector.settings, "vendor": Vendor.RINGOSTAT})
     expected_zone = settings.vendor_timezone or inputs.zone
     ringostat = client(inputs.secret, project_tz=expected_zone)

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from leadhub.attribution import roistat as attribution
 from leadhub.attribution.rules import ROISTAT_PARAMETER_KEYS, roistat_parameter_key, trim_to_window
 from leadhub.connectors.spec import StreamSpec, VendorSpec
-from leadhub.extract.first_contacts import FirstContacts
-from leadhub.extract.prefetch import RangePrefetch
-from leadhub.extract.streams import ExtractionInputs, StreamReaders
 from leadhub.models.base import DeferredModel
 from leadhub.models.conversion import Conversion
 from leadhub.models.credentials import Key, VendorAccount, VendorCredentials, Verified, verified
 from leadhub.models.settings import ChannelMatch, KpiSettings, StaticChannel, Vendor
 from leadhub.settings import Settings, get_settings
 from leadhub.vendors.errors import FeatureDisabled
-from leadhub.vendors.roistat import OPTION_NAMES, RoistatClient
+
+if TYPE_CHECKING:
+    # loaded by the functions that use them: the API declares a vendor's settings and checks its key,
+    # and never reads a day
+    from leadhub.extract.streams import ExtractionInputs, StreamReaders
+    from leadhub.vendors.roistat import RoistatClient
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _EPOCH_NEXT_SECOND = _EPOCH + timedelta(seconds=1)
@@ -90,6 +91,8 @@ class RoistatSettings(KpiSettings):
 
 
 def client(credentials: Mapping[str, Any], settings: Settings | None = None) -> RoistatClient:
+    from leadhub.vendors.roistat import RoistatClient
+
     settings = settings or get_settings()
     return RoistatClient(str(credentials["api_key"]), base_url=settings.roistat_base_url)
 
@@ -106,6 +109,8 @@ MODULE_OFF = {
 def modules_off(roistat: RoistatClient, project: int) -> list[str]:
     """What Roistat modules the connector needs are off in the project, in plain words (seed 000): call
     tracking for the calls stream, «Управление клиентами» for the client report (always on)."""
+    from leadhub.vendors.roistat import OPTION_NAMES
+
     probes = {
         "calltracking": lambda: next(iter(roistat.iter_calls(project, _EPOCH, _EPOCH_NEXT_SECOND, page_size=1)), None),
         "clients": lambda: next(iter(roistat.iter_clients(project, page_size=1)), None),
@@ -148,6 +153,10 @@ def readers(inputs: ExtractionInputs) -> StreamReaders:
     First contacts are shared by calls and proxy leads (one index per connector). Streams run one after
     the other, so when the calls of a day are read, that day's proxy leads are read too (kept for the
     proxy-leads stream) and recorded: a form filled before a call makes the call a repeat contact."""
+    from leadhub.attribution import roistat as attribution
+    from leadhub.extract.first_contacts import FirstContacts
+    from leadhub.extract.prefetch import RangePrefetch
+
     roistat = client(inputs.secret)
     connector, rules = inputs.connector, inputs.rules
     project, account = int(connector.vendor_account_id), connector.vendor_account_id

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from leadhub.extract.streams import StreamBuilder
 from leadhub.models.conversion import UNDEFINED_CAMPAIGN
 from leadhub.models.credentials import VendorCredentials, Verified
 from leadhub.models.settings import Vendor
+
+if TYPE_CHECKING:
+    # the readers' types only: a function that plans or lists (the API, the backfill) never reads a day
+    from leadhub.extract.streams import StreamBuilder
 
 
 @dataclass(frozen=True)

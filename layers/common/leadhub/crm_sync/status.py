@@ -9,12 +9,10 @@ from typing import Any
 
 from pydantic import Field
 
-from leadhub.crm_sync.account import AmoAccount
-from leadhub.crm_sync.sync import EXPIRED, FAILED, PENDING, SYNCED, WAITING
 from leadhub.errors import InvalidRequest
 from leadhub.models.base import DeferredModel
 from leadhub.models.connector import Connector
-from leadhub.models.lead_sync import PARAM_TITLES, Entity, lead_sync_of
+from leadhub.models.lead_sync import EXPIRED, FAILED, PARAM_TITLES, PENDING, SYNCED, WAITING, Entity, lead_sync_of
 from leadhub.models.settings import Vendor
 from leadhub.store.crm_sync import CrmSyncStore
 
@@ -145,6 +143,8 @@ def inquiry_state(connector: Connector, inquiry_id: str, store: CrmSyncStore | N
 
 def sync_options(connector: Connector) -> CrmSyncOptions:
     """Read from the account now (the client refreshes and stores tokens as the sync does)."""
+    from leadhub.crm_sync.account import AmoAccount  # the amoCRM client: only this route calls the account
+
     _require_amocrm(connector)
     client = AmoAccount(connector.id).fresh()
     return CrmSyncOptions(

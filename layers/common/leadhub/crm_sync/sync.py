@@ -25,10 +25,14 @@ from typing import Any
 from leadhub.crm_sync.account import AmoAccount
 from leadhub.models.connector import Connector
 from leadhub.models.lead_sync import (
+    EXPIRED,
     INQUIRY_ID_FIELD,
     MESSAGE_FIELD,
     PARAM_TITLES,
+    PENDING,
+    SYNCED,
     TYPE_TITLES,
+    WAITING,
     WINDOW_HOURS,
     Entity,
     Inquiry,
@@ -45,8 +49,6 @@ from leadhub.vendors.amocrm import AmoCrmClient
 
 Raw = dict[str, Any]
 LAST_ERRORS = 10
-#: Inquiry states shown in the status.
-PENDING, WAITING, SYNCED, EXPIRED, FAILED, SKIPPED = "pending", "waiting", "synced", "expired", "failed", "skipped"
 
 
 def normalised_phone(phone: str | None) -> str | None:

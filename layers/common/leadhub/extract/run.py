@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from leadhub.attribution.rules import AttributionRules
 from leadhub.connectors.registry import spec_for
 from leadhub.egress import shared_limiter_for
 from leadhub.extract.engine import ConnectorRun, Policy, RunLimits, RunOutcome
+from leadhub.extract.slices import account_zone
 from leadhub.extract.streams import ExtractionInputs, StreamReader
 from leadhub.models.connector import Connector
 from leadhub.models.job import JobControl
@@ -42,11 +42,6 @@ def build_streams(
         for stream in spec.streams
         if stream.enabled(settings)
     ]
-
-
-def account_zone(connector: Connector, project_zone: str) -> ZoneInfo:
-    """The zone the vendor account cuts its days in."""
-    return ZoneInfo(connector.settings.get("vendor_timezone") or project_zone)
 
 
 def run_connector(

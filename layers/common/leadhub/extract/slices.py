@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from leadhub.models.connector import Connector
+
+
+def account_zone(connector: Connector, project_zone: str) -> ZoneInfo:
+    """The zone the vendor account cuts its days in."""
+    return ZoneInfo(connector.settings.get("vendor_timezone") or project_zone)
 
 
 def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

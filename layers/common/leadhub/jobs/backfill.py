@@ -11,8 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from leadhub.connectors.registry import spec_for
-from leadhub.extract.run import account_zone
-from leadhub.extract.slices import local_today
+from leadhub.extract.slices import account_zone, local_today
 from leadhub.jobs.plan import PlannedJob, plan
 from leadhub.jobs.runner import connector_jobs, dispatch_next, enqueue, new_job
 from leadhub.models.connector import Connector

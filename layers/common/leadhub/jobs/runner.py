@@ -17,7 +17,6 @@ from typing import Any
 
 from leadhub.clock import utc_iso, utc_now
 from leadhub.jobs.dispatch import can_dispatch, dispatch, job_payload
-from leadhub.jobs.kinds import KINDS
 from leadhub.models.connector import Connector
 from leadhub.models.job import Job, JobKind, JobState, StopReason
 from leadhub.models.settings import Vendor
@@ -163,6 +162,10 @@ def run_job(
 
 
 def _work(job: Job, control: Control) -> Job:
+    # the work itself (the engine, its vendors) loads here: planning and queueing jobs (the API, the
+    # backfill function) never runs one, and its cold start does not pay for them
+    from leadhub.jobs.kinds import KINDS
+
     try:
         result = KINDS[job.kind](job, control)
     except Exception as error:

@@ -189,3 +189,7 @@ class LeadSync(DeferredModel):
 
 def lead_sync_of(settings: dict[str, Any]) -> LeadSync:
     return LeadSync.model_validate(settings.get("lead_sync") or {})
+
+
+#: An inquiry's sync states, as the status counts them.
+PENDING, WAITING, SYNCED, EXPIRED, FAILED, SKIPPED = "pending", "waiting", "synced", "expired", "failed", "skipped"

@@ -25,7 +25,6 @@ from leadhub.exports.xlsx import SpreadsheetError
 from leadhub.models.base import DeferredModel
 from leadhub.models.settings import Vendor
 from leadhub.plans import sheets
-from leadhub.plans.job import chunked, start
 from leadhub.plans.model import ChunkState, ImportState, PlanImport
 from leadhub.plans.validate import Checked, Violation, check_items
 from leadhub.settings import get_settings
@@ -187,6 +186,9 @@ class PlanImports:
             return self._view(PlanImport.model_validate(self.store.get(import_id)), duplicate=True)
         except errors.NotFound:
             pass  # ours, or one whose creation died after claiming the rows: (re)create it under that id
+        # the sending job and its Calltouch client: the API's other routes never load them
+        from leadhub.plans.job import chunked, start
+
         now = utc_now()
         record = PlanImport(
             id=import_id,

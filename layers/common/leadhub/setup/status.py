@@ -14,8 +14,7 @@ from pydantic import ConfigDict, Field
 
 from leadhub.connectors.registry import spec_for
 from leadhub.extract.findings import StreamFindings
-from leadhub.extract.run import account_zone
-from leadhub.extract.slices import local_today
+from leadhub.extract.slices import account_zone, local_today
 from leadhub.jobs.plan import history_start
 from leadhub.jobs.runner import connector_jobs
 from leadhub.models.base import DeferredModel

@@ -122,27 +122,49 @@ def lambda_environment(layer: Path, function: Function, *, bytecode: bool, funct
     return environment
 
 
-def import_ms(
-    layer: Path, function: Function, *, bytecode: bool, functions: Path = FUNCTIONS
-) -> tuple[float, float, float] | None:
-    """The median import time of the handler module over RUNS fresh processes: wall, and CPU (None: the
-    function is not in that tree)."""
-    if not (functions / function.name / f"{function.module}.py").exists():
-        return None
-    times, cpu = [], []
-    for _ in range(RUNS):
-        answer = subprocess.run(
-            [sys.executable, "-c", _IMPORT.format(function.module)],
-            env=lambda_environment(layer, function, bytecode=bytecode, functions=functions),
-            cwd=functions / function.name,
-            capture_output=True,
-            text=True,
-            check=True,
+def import_once(layer: Path, function: Function, *, bytecode: bool, functions: Path = FUNCTIONS) -> tuple[float, float]:
+    """One import of the handler module in a fresh process: (wall, CPU) milliseconds."""
+    answer = subprocess.run(
+        [sys.executable, "-c", _IMPORT.format(function.module)],
+        env=lambda_environment(layer, function, bytecode=bytecode, functions=functions),
+        cwd=functions / function.name,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, used = answer.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(used)
+
+
+Tree = tuple[Path, bool, Path]
+
+
+def import_ms(trees: dict[str, Tree], functions: list[Function]) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """The median import time of every handler from every tree over RUNS fresh processes: (wall, CPU,
+    least CPU) per (tree, function); a function a tree lacks is left out. The runs are interleaved (one
+    of each per round, after one unmeasured import of each to warm the page cache), so the machine's
+    drift over the section falls on every figure alike instead of on whichever handler ran first."""
+    present = [
+        (tree, function)
+        for tree, (_, _, root) in trees.items()
+        for function in functions
+        if (root / function.name / f"{function.module}.py").exists()
+    ]
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = {(tree, f.name): [] for tree, f in present}
+    for round_ in range(RUNS + 1):
+        for tree, function in present:
+            layer, bytecode, root = trees[tree]
+            measured = import_once(layer, function, bytecode=bytecode, functions=root)
+            if round_:
+                samples[(tree, function.name)].append(measured)
+    return {
+        key: (
+            statistics.median(wall for wall, _ in runs),
+            statistics.median(cpu for _, cpu in runs),
+            min(cpu for _, cpu in runs),
         )
-        wall, used = answer.stdout.strip().splitlines()[-1].split()
-        times.append(float(wall))
-        cpu.append(float(used))
-    return statistics.median(times), statistics.median(cpu), min(cpu)
+        for key, runs in samples.items()
+    }
 
 
 def base_tree(layer: Path, into: Path) -> tuple[Path, Path]:
@@ -194,16 +216,22 @@ def main_section(stamp: Callable[[], str]) -> str:
         sourceless = without_bytecode(local, work / "nobytecode")
         (work / "base").mkdir()
         old_layer, old_functions = base_tree(local, work / "base")
+        functions = template_functions()
+        figures = import_ms(
+            {
+                "new": (local, True, FUNCTIONS),
+                "sourceless": (sourceless, False, FUNCTIONS),
+                "before": (old_layer, True, old_functions),
+            },
+            functions,
+        )
         measured = []
-        for function in template_functions():
-            with_bytecode = import_ms(local, function, bytecode=True)
-            without = import_ms(sourceless, function, bytecode=False)
-            assert with_bytecode is not None and without is not None
+        for function in functions:
             row = Measured(
                 function.name,
-                with_bytecode,
-                without,
-                import_ms(old_layer, function, bytecode=True, functions=old_functions),
+                figures[("new", function.name)],
+                figures[("sourceless", function.name)],
+                figures.get(("before", function.name)),
             )
             print(f"coldstart: {row.handler} {row.with_bytecode} ms, without bytecode {row.without} ms", flush=True)
             measured.append(row)
@@ -218,7 +246,8 @@ def main_section(stamp: Callable[[], str]) -> str:
     return f"""## Cold start: handler imports and the layer
 
 {stamp()}
-Each handler module of every function in template.yaml imported in a fresh process (median of {RUNS}) from
+Each handler module of every function in template.yaml imported in a fresh process (median of {RUNS},
+interleaved: one import of every handler and tree per round, after an unmeasured warm-up round) from
 the layer `sam build` makes (`layers/common/Makefile`: `BuildMethod: makefile`, bytecode compiled at
 build with `unchecked-hash`), built here for this machine's platform. The environment is the function's
 own from the template (Globals and its variables) plus what the Lambda runtime sets:

@@ -5,7 +5,10 @@ Layout: partition `<KIND>#<project>` (KIND one of DEAL, CLIENT, STATUS, FIELD, M
 the record's id. Every record carries `change` = `<µs since epoch, 16 digits>#<id>`: the GSI
 `by_change` (partition, change) is the update-time index Roistat's `date` filters on; the id in it
 makes the order total, so a snapshot has one fixed order. `digest` (of the record's content) makes
-a re-sent record a no-op that keeps its update time. The page is `PAGE#<project>` / `PAGE`; an
+a re-sent record a no-op that keeps its update time. A record's content is one JSON string, `body`:
+an export's first request reads every record changed since its date, and boto3 decoding a map
+attribute by attribute cost ~120 µs a deal (12 CPU seconds for 100 000, inside API Gateway's 29 s),
+where one string and one `orjson.loads` cost a few. The page is `PAGE#<project>` / `PAGE`; an
 export snapshot `EXPORT#<project>` / `<action>#<format>#<date>`; a throttle window
 `THROTTLE#<project>` / `<window>`. Snapshots and windows expire by TTL (`expires_at`).
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
 from boto3.dynamodb.conditions import Attr, Key
 
 from leadhub.settings import get_settings
@@ -24,6 +28,7 @@ from leadhub.store.translate import translated
 
 KINDS = ("DEAL", "CLIENT", "STATUS", "FIELD", "MANAGER")
 _SCHEMA = ("pk", "sk", "change", "digest", "expires_at")
+BODY = "body"
 #: DynamoDB's batch sizes.
 _BATCH_GET = 100
 _BATCH_WRITE = 25
@@ -34,7 +39,16 @@ def change_key(updated_us: int, record_id: str) -> str:
 
 
 def _record(item: Mapping[str, Any]) -> dict[str, Any]:
+    if BODY in item:
+        record: dict[str, Any] = orjson.loads(item[BODY])
+        return record
+    # the page, sizes and snapshots are attributes of their item
     return {key: value for key, value in from_item(dict(item)).items() if key not in _SCHEMA}
+
+
+def _body(record: Mapping[str, Any]) -> str:
+    """The record as a map attribute would give it back (no empty values, whole floats as ints), as JSON."""
+    return orjson.dumps(from_item(to_item(dict(record)))).decode()
 
 
 class CrmStore:
@@ -70,7 +84,7 @@ class CrmStore:
                     "sk": record["id"],
                     "change": change_key(updated_us, record["id"]),
                 }
-                batch.put_item(Item=to_item({**record, **keys, "digest": digest}))
+                batch.put_item(Item={**keys, "digest": digest, BODY: _body(record)})
 
     def get(self, kind: str, project_id: str, record_id: str) -> dict[str, Any] | None:
         with translated(f"get from {self.name}"):
@@ -79,7 +93,7 @@ class CrmStore:
 
     def all(self, kind: str, project_id: str) -> Iterator[dict[str, Any]]:
         """Every record of a kind, by id."""
-        yield from self._query({"KeyConditionExpression": Key("pk").eq(f"{kind}#{project_id}")})
+        yield from self._records({"KeyConditionExpression": Key("pk").eq(f"{kind}#{project_id}")})
 
     def changed(self, kind: str, project_id: str, after_us: int, until_us: int) -> Iterator[dict[str, Any]]:
         """Records updated in (after, until], in (update time, id) order, a query page at a time."""
@@ -88,7 +102,7 @@ class CrmStore:
             change_key(after_us + 1, ""),
             change_key(until_us + 1, ""),
         )
-        yield from self._query({"KeyConditionExpression": condition, "IndexName": "by_change"})
+        yield from self._records({"KeyConditionExpression": condition, "IndexName": "by_change"})
 
     def count(self, kind: str, project_id: str) -> int:
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"{kind}#{project_id}"), "Select": "COUNT"}
@@ -101,12 +115,14 @@ class CrmStore:
                 return total
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _query(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _records(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        # the body alone: botocore parses every attribute of every item, a fifth of the work per deal
+        kwargs = {**kwargs, "ProjectionExpression": "#body", "ExpressionAttributeNames": {"#body": BODY}}
         while True:
             with translated(f"query {self.name}"):
                 page = self._table.query(**kwargs)
             for item in page.get("Items", []):
-                yield _record(item)
+                yield orjson.loads(item[BODY])
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -385,6 +385,22 @@ def test_a_deal_created_but_whose_answer_was_lost_is_found_by_its_key_not_made_t
     assert len(world.sim.crm.tables["leads"].written) == leads
 
 
+def test_a_company_created_but_whose_answer_was_lost_is_found_by_its_key_not_made_twice(world: World) -> None:
+    world.settings(create={"deal": True, "contact": True, "company": True})
+    inquiry = call(51, type=InquiryType.FORM, email="owner@lyutik.ru", company="ООО Лютик")
+    world.sync(inquiry)
+    state = world.state(inquiry)
+    company_id = state["entities"]["company"]["id"]
+    # as the state stands when amoCRM saved the company but its answer never arrived
+    state["entities"]["company"] = {"action": "creating", "key": state["entities"]["company"]["key"]}
+    state.pop("sent")
+    CrmSyncStore().save_inquiry(world.connector_id, state, due_at=world.clock)
+    companies = len(world.sim.crm.tables["companies"].written)
+    world.sync(inquiry, after_hours=0.2)
+    assert world.state(inquiry)["entities"]["company"]["id"] == company_id
+    assert len(world.sim.crm.tables["companies"].written) == companies
+
+
 def test_access_is_renewed_before_it_expires_and_the_new_pair_is_stored(world: World) -> None:
     stored = SecretStore().get(world.connector_id)["tokens"]
     almost_expired = float(stored["expires_at"]) - 60

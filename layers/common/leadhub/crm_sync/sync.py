@@ -48,6 +48,8 @@ from leadhub.vendors import errors as vendor_errors
 from leadhub.vendors.amocrm import AmoCrmClient
 
 Raw = dict[str, Any]
+#: Entities that carry the inquiry's key (a contact is found again by its e-mail or phone).
+KEYED = (Entity.DEAL, Entity.COMPANY)
 LAST_ERRORS = 10
 
 
@@ -236,6 +238,9 @@ class LeadSyncPass:
     def _resolve_fields(self, client: AmoCrmClient, account: Raw) -> dict[str, dict[str, int]]:
         """Ids of the fields Leadhub sends to by name: the «new» parameters, the message and the key."""
         wanted: dict[Entity, set[str]] = {Entity.DEAL: {MESSAGE_FIELD, INQUIRY_ID_FIELD}}
+        if self.rules.creates(Entity.COMPANY):
+            # a company has no e-mail or phone to be found by after a lost answer: its key is
+            wanted[Entity.COMPANY] = {INQUIRY_ID_FIELD}
         for entity in Entity:
             for param, target in self.rules.targets(entity).items():
                 if target.mode == "new":
@@ -336,6 +341,9 @@ class LeadSyncPass:
         company = work.found.get(Entity.COMPANY)
         if entity is Entity.CONTACT and company:
             party["_embedded"]["companies"] = [{"id": company}]
+        if entity is Entity.COMPANY:
+            key_field = self._field_ids["companies"][INQUIRY_ID_FIELD]
+            values.append({"field_id": key_field, "values": [{"value": self._key(inquiry, entity)}]})
         return party
 
     def _change(self, entity: Entity, amo_id: int, inquiry: Inquiry) -> Raw:
@@ -368,8 +376,12 @@ class LeadSyncPass:
             known = self._entity_state(work, entity).get("id")
             if known:
                 work.found[entity] = int(known)
-        if Entity.DEAL not in work.found and self._entity_state(work, Entity.DEAL).get("action") == "creating":
-            work.found[Entity.DEAL] = self._deal_by_key(client, self._key(inquiry, Entity.DEAL))
+        for entity in KEYED:
+            if entity not in work.found and self._entity_state(work, entity).get("action") == "creating":
+                found = self._by_key(client, entity, self._key(inquiry, entity))
+                if found is not None:
+                    work.found[entity] = found
+                    self._entity_state(work, entity).update({"id": found, "action": "created", "created": True})
         needs_contact = any(entity not in work.found for entity in Entity)
         if not needs_contact:
             return
@@ -385,11 +397,15 @@ class LeadSyncPass:
         if Entity.DEAL not in work.found and not self.rules.creates(Entity.DEAL):
             work.found[Entity.DEAL] = self._newest_deal(client, contact)
 
-    def _deal_by_key(self, client: AmoCrmClient, key: str) -> int | None:
-        field_id = self._field_ids["leads"][INQUIRY_ID_FIELD]
-        for lead in client.iter_leads(query=key):
-            if _field_value(lead, field_id) == key:
-                return int(lead["id"])
+    def _by_key(self, client: AmoCrmClient, entity: Entity, key: str) -> int | None:
+        """The deal or company created for this inquiry, by the key in its «ID обращения» field."""
+        field_id = self._field_ids.get(entity.amo, {}).get(INQUIRY_ID_FIELD)
+        if field_id is None:
+            return None
+        found = client.iter_leads(query=key) if entity is Entity.DEAL else client.iter_companies(query=key)
+        for row in found:
+            if _field_value(row, field_id) == key:
+                return int(row["id"])
         return None
 
     def _contact(self, client: AmoCrmClient, inquiry: Inquiry, *, by_phone: bool) -> Raw | None:
@@ -427,9 +443,9 @@ class LeadSyncPass:
     def _create(self, client: AmoCrmClient, entity: Entity, works: list[_Work]) -> None:
         if not works:
             return
-        if entity is Entity.DEAL:
+        if entity in KEYED:
             for work in works:
-                # recorded before the request: a retry after a lost answer looks the deal up by its key
+                # recorded before the request: a retry after a lost answer looks the entity up by its key
                 self._entity_state(work, entity).update({"action": "creating", "key": self._key(work.inquiry, entity)})
                 self._save(work, due_at=float(work.state["window_until"]))
         bodies = [self._new_deal(work) if entity is Entity.DEAL else self._new_party(work, entity) for work in works]

@@ -353,6 +353,10 @@ class AmoCrmClient:
         params = _list_params(query, with_, order, filters)
         return self._iterate("api/v4/contacts", "contacts", params, self._page_size)
 
+    def iter_companies(self, *, query: str | None = None, with_: Sequence[str] = (), **filters: Any) -> Iterator[Raw]:
+        params = _list_params(query, with_, None, filters)
+        return self._iterate("api/v4/companies", "companies", params, self._page_size)
+
     def find_contacts(self, query: str, *, with_: Sequence[str] = ("leads",)) -> list[Raw]:
         """Contacts whose filled fields contain `query`. amoCRM's search is fuzzy: the caller must check
         the PHONE/EMAIL values of each hit exactly (B13, E1)."""

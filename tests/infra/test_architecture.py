@@ -53,8 +53,9 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "crm_sync": FOUNDATION | {"store", "vendors", "connectors"},
     # Long-running connector work: runs the kinds extract implements, plans backfills from settings.
     "jobs": FOUNDATION | {"store", "connectors", "extract"},
-    # setup starts an extraction on demand (POST /connectors/{id}/sync) and shows jobs in the status.
-    "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "jobs"},
+    # setup starts an extraction on demand (POST /connectors/{id}/sync) and shows jobs in the status; it
+    # checks an amoCRM connector's lead-sync choices against the account when they are saved.
+    "setup": FOUNDATION | {"store", "vendors", "connectors", "exports", "reports", "extract", "jobs", "crm_sync"},
     "api": FOUNDATION
     | {
         "store",

@@ -17,6 +17,7 @@ import requests
 from leadhub.crm_sync.account import AmoAccount
 from leadhub.crm_sync.status import sync_status
 from leadhub.crm_sync.sync import EXPIRED, SYNCED, WAITING, LeadSyncPass, Outcome
+from leadhub.errors import InvalidRequest
 from leadhub.models.lead_sync import Inquiry, InquiryType, Param
 from leadhub.setup.connectors import Connectors
 from leadhub.setup.projects import ProjectCreate, Projects
@@ -423,3 +424,43 @@ def test_a_company_made_in_mode_1_is_linked_to_the_deal_and_the_contact(world: W
     assert [linked["id"] for linked in deal["_embedded"]["companies"]] == [company_id]
     contact = world.api("GET", f"/api/v4/contacts/{entities['contact']['id']}")
     assert [linked["id"] for linked in contact["_embedded"]["companies"]] == [company_id]
+
+
+@pytest.mark.parametrize(
+    ("choice", "refused_field"),
+    [
+        ({"responsible_user_id": 999_999}, "lead_sync.responsible_user_id"),
+        ({"pipeline_id": 999_999}, "lead_sync.pipeline_id"),
+        ({"status_id": 999_999}, "lead_sync.status_id"),
+        (
+            {"fields": {"deal": {"source": {"mode": "existing", "field_id": 999_999}}}},
+            "lead_sync.fields.deal.source.field_id",
+        ),
+        ({"source_connector_ids": ["not-a-connector"]}, "lead_sync.source_connector_ids[0]"),
+    ],
+)
+def test_a_lead_sync_choice_the_account_lacks_is_refused_naming_the_setting(
+    world: World, choice: dict[str, Any], refused_field: str
+) -> None:
+    before = Connectors().get(ACCOUNT, world.connector_id).settings
+    with pytest.raises(InvalidRequest) as refused:
+        world.settings(**choice)
+    assert refused.value.field == refused_field
+    assert Connectors().get(ACCOUNT, world.connector_id).settings == before  # nothing saved
+
+
+def test_a_status_of_another_pipeline_is_refused_and_the_accounts_own_choices_are_saved(world: World) -> None:
+    main, other = world.sim.crm.pipelines[0], world.sim.crm.pipelines[1]
+    other_status = next(status[0] for status in other.statuses if status[3] == 0 and status[0] > 143)
+    with pytest.raises(InvalidRequest) as refused:
+        world.settings(pipeline_id=main.id, status_id=other_status)
+    assert refused.value.field == "lead_sync.status_id"
+    source = next(field for field in world.sim.crm.fields["leads"] if not field.is_predefined)
+    world.settings(
+        responsible_user_id=world.sim.crm.active_user_ids[-1],
+        pipeline_id=other.id,
+        status_id=other_status,
+        fields={"deal": {"source": {"mode": "existing", "field_id": source.id}}},
+    )
+    saved = Connectors().get(ACCOUNT, world.connector_id).settings["lead_sync"]
+    assert (saved["pipeline_id"], saved["status_id"]) == (other.id, other_status)

@@ -269,6 +269,11 @@ class Connectors:
         settings = spec_for(connector.vendor).validate_settings(merged).model_dump(mode="json")
         if settings == connector.settings:
             return self._with_warnings(connector)
+        if connector.vendor is Vendor.AMOCRM:
+            # the lead sync's choices against the account (it calls amoCRM only for what changed)
+            from leadhub.crm_sync.choices import check_choices
+
+            check_choices(connector, connector.settings, settings)
         # the new version is what the backfill (on the table's stream) plans for and what every day
         # built from now on records; jobs planned for older versions stop once attribution moved on
         version = connector.settings_version + 1

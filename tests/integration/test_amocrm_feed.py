@@ -13,6 +13,7 @@ import pytest
 
 from leadhub.crm_sync.delivery import consume
 from leadhub.extract.engine import RunLimits
+from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
 from leadhub.models.settings import Vendor
 from leadhub.settings import get_settings
@@ -26,6 +27,7 @@ from simulators.ringostat import RingostatScenario, RingostatSimulator
 from tests.integration.amocrm_connect import connect_amocrm
 
 ACCOUNT = "acc-feed"
+CHANNEL = {"parameter": "pool", "value": "OLX static", "source": "OLX", "traffic_type": "classified", "campaign": "OLX"}
 ZONE = "Europe/Moscow"
 
 
@@ -78,3 +80,26 @@ def test_a_stored_day_queues_its_recent_calls_for_the_projects_amocrm_sync(
     states = list(CrmSyncStore().inquiries(crm_id))
     assert len(states) == len({inquiry["id"] for inquiry in inquiries})
     assert all(state["entities"]["deal"]["created"] for state in states)
+
+
+def drained(queue: Queue) -> list[dict[str, object]]:
+    inquiries = []
+    while batch := queue.receive(limit=10):
+        inquiries += [inquiry for message in batch for inquiry in json.loads(message.body)["inquiries"]]
+    return inquiries
+
+
+def test_a_settings_change_that_moves_recent_inquiries_sends_them_to_the_sync_again(
+    project: tuple[str, str, RingostatSimulator],
+) -> None:
+    calls_id, _, _ = project
+    assert run_connector(calls_id, remaining_ms=lambda: 10**9, limits=RunLimits(safety_ms=1000)).status == "done"
+    queue = Queue(get_settings().crm_sync_queue)
+    first = {str(inquiry["id"]): inquiry for inquiry in drained(queue)}
+    assert first and not any(inquiry["params"].get("campaign") == "OLX" for inquiry in first.values())
+
+    Connectors().update_settings(ACCOUNT, calls_id, {"static_channels": [CHANNEL]})
+    reattribute(calls_id)  # what the backfill's job runs for this change
+    again = {str(inquiry["id"]): inquiry for inquiry in drained(queue)}
+    moved = {key for key, inquiry in again.items() if inquiry["params"].get("campaign") == "OLX"}
+    assert moved and moved <= set(first)  # the same inquiries, now with the static channel's campaign

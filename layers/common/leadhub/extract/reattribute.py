@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from leadhub.crm_sync import feed as crm_feed
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.run import build_streams
 from leadhub.extract.state import StreamSyncState
@@ -65,12 +66,20 @@ def _latest_statuses(partitions: PartitionStore, raw: list[Partition]) -> list[d
     return list(partitions.read(max(snapshots, key=lambda partition: partition.day)))
 
 
-def rebuild_day(partitions: PartitionStore, raw: Partition, normalise: Normaliser) -> int:
-    """Replace the day's conversion partition with its raw rows normalised again; answers how many."""
-    rows = stored_rows(normalise(list(partitions.read(raw)), raw.day))
+def rebuild_day(
+    partitions: PartitionStore, raw: Partition, normalise: Normaliser, *, connector: Connector | None = None
+) -> int:
+    """Replace the day's conversion partition with its raw rows normalised again; answers how many. With
+    the `connector`, its recent inquiries go to the amoCRM sync again, as a read of the day sends them:
+    a settings change that moved them (a static channel, a mark) is attribution arriving, and the sync
+    updates what it sent within each inquiry's three hours."""
+    vendor_rows = list(partitions.read(raw))
+    rows = stored_rows(normalise(vendor_rows, raw.day))
     target = Partition(CONVERSIONS, raw.project_id, raw.connector_id, raw.stream, raw.day)
     count = partitions.replace(target, rows)
     DailySummaries(partitions.objects).record(target, rows)
+    if connector is not None:
+        crm_feed.day_stored(connector, raw.stream, raw.day, vendor_rows, partitions=partitions)
     return count
 
 
@@ -116,7 +125,7 @@ class Reattribution:
                 return outcome
             normalise = readers[partition.stream].normalise
             assert normalise is not None
-            rebuild_day(partitions, partition, normalise)
+            rebuild_day(partitions, partition, normalise, connector=connector)
             state = loaded.get(partition.stream)
             if state is None:
                 stored = states.get(connector.id, partition.stream, account)

@@ -2,10 +2,9 @@
 project whose lead sync takes them.
 
 Extraction (and re-attribution after a settings change) calls `day_stored` after it replaced a day's
-partitions. Only inquiries from the last
-`AMOCRM_SYNC_MAX_AGE_HOURS` go: a backfill of last month must not create last month's deals. Every
-re-read of a day queues its inquiries again; the sync sends only what changed (attribution arriving),
-within each inquiry's three hours.
+partitions. Only inquiries from the last `AMOCRM_SYNC_MAX_AGE_HOURS` go: a backfill of last month must not
+create last month's deals. Every re-read of a day queues its inquiries again; the sync sends only what
+changed (attribution arriving), within each inquiry's three hours.
 """
 
 from __future__ import annotations

@@ -194,7 +194,11 @@ def delete_connector(
 
 class SyncStarted(DeferredModel):
     connector_id: str = Field(description="The connector being extracted.")
-    started: str = Field(description="How the run was started (asynchronously, or inline on the local stack).")
+    started: str = Field(
+        description="How the run was started: `lambda` (an asynchronous invocation), `local` (a worker of the "
+        "local stack), or `queued` (an earlier job of the connector waits for its retry time, shown in the "
+        "status's `jobs`: this run follows it)."
+    )
 
 
 @router.post(

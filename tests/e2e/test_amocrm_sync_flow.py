@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from simulators.amocrm import AmoCrmKnobs
+from tests.e2e.backfill_api import RINGOSTAT_KEY
 from tests.integration.amocrm_connect import INTEGRATION_FIELDS
 
 pytestmark = pytest.mark.e2e
@@ -113,7 +113,21 @@ class Flow:
                 "credentials_ref": checked["credentials_ref"],
             },
         )["id"]
-        self.source = f"ringostat-{uuid.uuid4().hex[:8]}"
+        # the inquiries' source: a call tracker of the project (never synced here: the test delivers its inquiries)
+        ringostat = self.api.call(
+            "POST", f"/projects/{project['id']}/connectors/ringostat/check", json={"auth_key": RINGOSTAT_KEY}
+        )
+        self.source = self.api.call(
+            "POST",
+            f"/projects/{project['id']}/connectors",
+            201,
+            json={
+                "vendor": "ringostat",
+                "name": "Calls",
+                "vendor_account_id": ringostat["accounts"][0]["id"],
+                "credentials_ref": ringostat["credentials_ref"],
+            },
+        )["id"]
 
     def settings(self, **lead_sync: Any) -> None:
         body = {"lead_sync": {"enabled": True, **lead_sync}}

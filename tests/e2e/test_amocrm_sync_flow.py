@@ -101,33 +101,20 @@ class Flow:
         project = self.api.call("POST", "/projects", 201, json={"name": PROJECT, "timezone": "Europe/Moscow"})
         code = requests.post(f"{stack['amocrm']}/__sim__/amocrm/code", json={}, timeout=10).json()["code"]
         credentials = {name: getattr(AmoCrmKnobs(), name) for name in INTEGRATION_FIELDS} | {"code": code}
-        checked = self.api.call("POST", f"/projects/{project['id']}/connectors/amocrm/check", json=credentials)
-        self.connector = self.api.call(
-            "POST",
-            f"/projects/{project['id']}/connectors",
-            201,
-            json={
-                "vendor": "amocrm",
-                "name": "amoCRM",
-                "vendor_account_id": checked["accounts"][0]["id"],
-                "credentials_ref": checked["credentials_ref"],
-            },
-        )["id"]
+        self.connector = self.connect(project["id"], "amocrm", credentials)
         # the inquiries' source: a call tracker of the project (never synced here: the test delivers its inquiries)
-        ringostat = self.api.call(
-            "POST", f"/projects/{project['id']}/connectors/ringostat/check", json={"auth_key": RINGOSTAT_KEY}
-        )
-        self.source = self.api.call(
-            "POST",
-            f"/projects/{project['id']}/connectors",
-            201,
-            json={
-                "vendor": "ringostat",
-                "name": "Calls",
-                "vendor_account_id": ringostat["accounts"][0]["id"],
-                "credentials_ref": ringostat["credentials_ref"],
-            },
-        )["id"]
+        self.source = self.connect(project["id"], "ringostat", {"auth_key": RINGOSTAT_KEY})
+
+    def connect(self, project_id: str, vendor: str, credentials: dict[str, Any]) -> str:
+        """A connector made as a user makes one: the credentials checked, then the first account taken."""
+        checked = self.api.call("POST", f"/projects/{project_id}/connectors/{vendor}/check", json=credentials)
+        body = {
+            "vendor": vendor,
+            "name": vendor,
+            "vendor_account_id": checked["accounts"][0]["id"],
+            "credentials_ref": checked["credentials_ref"],
+        }
+        return str(self.api.call("POST", f"/projects/{project_id}/connectors", 201, json=body)["id"])
 
     def settings(self, **lead_sync: Any) -> None:
         body = {"lead_sync": {"enabled": True, **lead_sync}}

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,15 +61,25 @@ def project(aws: dict[str, str]) -> Iterator[tuple[str, str, RingostatSimulator]
     store_aws.reset()
 
 
+def load(calls_id: str) -> Queue:
+    """A run of the call tracker, as the schedule runs it; answers the sync's queue it fed."""
+    assert run_connector(calls_id, remaining_ms=lambda: 10**9, limits=RunLimits(safety_ms=1000)).status == "done"
+    return Queue(get_settings().crm_sync_queue)
+
+
+def taken(queue: Queue) -> list[Any]:
+    """Every message on the queue, received."""
+    received: list[Any] = []
+    while batch := queue.receive(limit=10):
+        received.extend(batch)
+    return received
+
+
 def test_a_stored_day_queues_its_recent_calls_for_the_projects_amocrm_sync(
     project: tuple[str, str, RingostatSimulator],
 ) -> None:
     calls_id, crm_id, _ = project
-    assert run_connector(calls_id, remaining_ms=lambda: 10**9, limits=RunLimits(safety_ms=1000)).status == "done"
-    queue = Queue(get_settings().crm_sync_queue)
-    received = []
-    while batch := queue.receive(limit=10):
-        received.extend(batch)
+    received = taken(load(calls_id))
     messages = [json.loads(message.body) for message in received]
     assert messages and {message["connector_id"] for message in messages} == {crm_id}
     inquiries = [inquiry for message in messages for inquiry in message["inquiries"]]
@@ -82,19 +93,15 @@ def test_a_stored_day_queues_its_recent_calls_for_the_projects_amocrm_sync(
     assert all(state["entities"]["deal"]["created"] for state in states)
 
 
-def drained(queue: Queue) -> list[dict[str, object]]:
-    inquiries = []
-    while batch := queue.receive(limit=10):
-        inquiries += [inquiry for message in batch for inquiry in json.loads(message.body)["inquiries"]]
-    return inquiries
+def drained(queue: Queue) -> list[dict[str, Any]]:
+    return [inquiry for message in taken(queue) for inquiry in json.loads(message.body)["inquiries"]]
 
 
 def test_a_settings_change_that_moves_recent_inquiries_sends_them_to_the_sync_again(
     project: tuple[str, str, RingostatSimulator],
 ) -> None:
     calls_id, _, _ = project
-    assert run_connector(calls_id, remaining_ms=lambda: 10**9, limits=RunLimits(safety_ms=1000)).status == "done"
-    queue = Queue(get_settings().crm_sync_queue)
+    queue = load(calls_id)
     first = {str(inquiry["id"]): inquiry for inquiry in drained(queue)}
     assert first and not any(inquiry["params"].get("campaign") == "OLX" for inquiry in first.values())
 

@@ -370,36 +370,34 @@ def test_a_revoked_grant_is_a_config_error_the_status_names(world: World) -> Non
     assert world.state(inquiry)["state"] == "pending"
 
 
-def test_a_deal_created_but_whose_answer_was_lost_is_found_by_its_key_not_made_twice(world: World) -> None:
-    world.settings(create={"deal": True, "contact": False, "company": False})
-    inquiry = call(50)
+@pytest.mark.parametrize(
+    ("entity", "table", "create", "who"),
+    [
+        ("deal", "leads", {"deal": True, "contact": False, "company": False}, {}),
+        (
+            "company",
+            "companies",
+            {"deal": True, "contact": True, "company": True},
+            {"type": InquiryType.FORM, "email": "owner@lyutik.ru", "company": "ООО Лютик"},
+        ),
+    ],
+)
+def test_an_entity_created_but_whose_answer_was_lost_is_found_by_its_key_not_made_twice(
+    world: World, entity: str, table: str, create: dict[str, bool], who: dict[str, Any]
+) -> None:
+    world.settings(create=create)
+    inquiry = call(50, **who)
     world.sync(inquiry)
     state = world.state(inquiry)
-    deal_id = state["entities"]["deal"]["id"]
-    # as the state stands when amoCRM saved the deal but its answer never arrived
-    state["entities"]["deal"] = {"action": "creating", "key": state["entities"]["deal"]["key"]}
+    created_id = state["entities"][entity]["id"]
+    # as the state stands when amoCRM saved the entity but its answer never arrived
+    state["entities"][entity] = {"action": "creating", "key": state["entities"][entity]["key"]}
     state.pop("sent")
     CrmSyncStore().save_inquiry(world.connector_id, state, due_at=world.clock)
-    leads = len(world.sim.crm.tables["leads"].written)
+    written = len(world.sim.crm.tables[table].written)
     world.sync(inquiry, after_hours=0.2)
-    assert world.state(inquiry)["entities"]["deal"]["id"] == deal_id
-    assert len(world.sim.crm.tables["leads"].written) == leads
-
-
-def test_a_company_created_but_whose_answer_was_lost_is_found_by_its_key_not_made_twice(world: World) -> None:
-    world.settings(create={"deal": True, "contact": True, "company": True})
-    inquiry = call(51, type=InquiryType.FORM, email="owner@lyutik.ru", company="ООО Лютик")
-    world.sync(inquiry)
-    state = world.state(inquiry)
-    company_id = state["entities"]["company"]["id"]
-    # as the state stands when amoCRM saved the company but its answer never arrived
-    state["entities"]["company"] = {"action": "creating", "key": state["entities"]["company"]["key"]}
-    state.pop("sent")
-    CrmSyncStore().save_inquiry(world.connector_id, state, due_at=world.clock)
-    companies = len(world.sim.crm.tables["companies"].written)
-    world.sync(inquiry, after_hours=0.2)
-    assert world.state(inquiry)["entities"]["company"]["id"] == company_id
-    assert len(world.sim.crm.tables["companies"].written) == companies
+    assert world.state(inquiry)["entities"][entity]["id"] == created_id
+    assert len(world.sim.crm.tables[table].written) == written
 
 
 def test_access_is_renewed_before_it_expires_and_the_new_pair_is_stored(world: World) -> None:

@@ -450,22 +450,27 @@ _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
-def _construct_fast(values: dict[str, Any]) -> Conversion:
+def _fast_constructor() -> Callable[[dict[str, Any]], Conversion]:
     # What `model_construct` does, minus its per-field default handling: ~10× cheaper (it is even
     # slower than validating). `values` must hold every field, already of its declared type.
-    model = _new_object(Conversion)
-    _set_dict(model, values)
-    _set_fields_set(model, _conversion_fields())
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
+    fields_set = frozenset(Conversion.model_fields)
+
+    def construct(values: dict[str, Any]) -> Conversion:
+        model = _new_object(Conversion)
+        _set_dict(model, values)
+        _set_fields_set(model, fields_set)
+        _set_extra(model, None)
+        _set_private(model, None)
+        return model
+
+    return construct
 
 
 def _construct_safe(values: dict[str, Any]) -> Conversion:
     return Conversion.model_construct(**values)
 
 
-def _fast_path_agrees() -> bool:
+def _fast_path_agrees(construct: Callable[[dict[str, Any]], Conversion]) -> bool:
     """Guards against a pydantic upgrade changing model internals: the fast path must build the very
     model validation builds."""
     sample: dict[str, Any] = {
@@ -494,7 +499,7 @@ def _fast_path_agrees() -> bool:
         "extra": {"n": 1},
     }
     try:
-        fast = _construct_fast(dict(sample))
+        fast = construct(dict(sample))
         validated = Conversion(**sample)
         return list(sample) == list(Conversion.model_fields) and fast == validated and fast.model_dump() == sample
     except Exception:
@@ -502,15 +507,11 @@ def _fast_path_agrees() -> bool:
 
 
 @cache
-def _conversion_fields() -> frozenset[str]:
-    return frozenset(Conversion.model_fields)
-
-
-@cache
 def _constructor() -> Callable[[dict[str, Any]], Conversion]:
     # decided on first use, not at import: the check builds the Conversion model, which a function
     # that never makes one (the API, the backfill) should not pay for at its cold start
-    return _construct_fast if _fast_path_agrees() else _construct_safe
+    fast = _fast_constructor()
+    return fast if _fast_path_agrees(fast) else _construct_safe
 
 
 def new_conversion(values: dict[str, Any]) -> Conversion:

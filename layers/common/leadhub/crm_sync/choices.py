@@ -87,7 +87,7 @@ def _check_sources(connector: Connector, before: LeadSync, after: LeadSync) -> N
     if not added:
         return
     project = {
-        found.id: found
+        found.id
         for found in ConnectorStore().list_connectors(connector.account_id, connector.project_id)
         if found.vendor is not Vendor.AMOCRM
     }

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
+from leadhub.clock import utc_iso
 from leadhub.errors import InvalidRequest
 from leadhub.models.base import DeferredModel
 from leadhub.models.connector import Connector
@@ -20,7 +21,7 @@ from leadhub.store.crm_sync import CrmSyncStore
 def _iso(epoch: Any) -> str | None:
     if not epoch:
         return None
-    return datetime.fromtimestamp(float(epoch), UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_iso(datetime.fromtimestamp(float(epoch), UTC))
 
 
 class SyncError(DeferredModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from leadhub.clock import utc_iso
 from leadhub.errors import InvalidRequest
 from leadhub.models.base import DeferredModel
 from leadhub.settings import get_settings
@@ -25,7 +26,7 @@ class Link(DeferredModel):
 
 
 def _expiry(seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_iso(datetime.now(UTC) + timedelta(seconds=seconds))
 
 
 def publish_xlsx(data: bytes, *, owner: str, name: str, rows: int, objects: ObjectStore | None = None) -> Link:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from leadhub.clock import utc_iso
 from leadhub.crm_sync import feed as crm_feed
 from leadhub.extract import state as states
 from leadhub.extract.slices import day_window, days_to_read, local_today
@@ -121,10 +122,6 @@ class RunOutcome:
         if not errors or any(found.get("class") != vendor_errors.ErrorClass.TRANSIENT.value for found in errors):
             return None
         return float(max(found.get("retry_after", 0) for found in errors))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class _Stop(Exception):
@@ -273,7 +270,7 @@ class ConnectorRun:
             return outcome
         except vendor_errors.VendorError as error:
             return self._failed(reader, state, outcome, error)
-        state.succeeded(_iso(self.now()))
+        state.succeeded(utc_iso(self.now()))
         self._save_state(reader.name, state)
         return outcome
 
@@ -297,7 +294,7 @@ class ConnectorRun:
     def _failed(
         self, reader: StreamReader, state: StreamSyncState, outcome: StreamOutcome, error: vendor_errors.VendorError
     ) -> StreamOutcome:
-        state.failed(error, _iso(self.now()))
+        state.failed(error, utc_iso(self.now()))
         logger.warning(
             "stream failed",
             extra={"connector_id": self.connector_id, "stream": reader.name, "vendor_error": error.to_dict()},

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
-from leadhub.clock import utc_now
+from leadhub.clock import utc_iso, utc_now
 from leadhub.errors import InvalidRequest
 from leadhub.exports.links import Link, publish_xlsx, upload_xlsx_link, uploaded
 from leadhub.exports.xlsx import SpreadsheetError
@@ -271,7 +271,7 @@ class PlanImports:
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_iso(datetime.fromtimestamp(epoch, UTC))
 
 
 def _iso_in(seconds: int) -> str:

@@ -122,7 +122,7 @@ class CrmStore:
             with translated(f"query {self.name}"):
                 page = self._table.query(**kwargs)
             for item in page.get("Items", []):
-                yield orjson.loads(item[BODY])
+                yield _record(item)
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -9,8 +9,8 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from leadhub.clock import utc_now
 from leadhub.settings import get_settings
 from leadhub.store import errors
 from leadhub.store.tables import VersionedTable
@@ -30,7 +30,7 @@ def new_token() -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_now()
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json; charset=utf-8"
     delay: float = 0.0
+    #: As `json.dumps` takes them; None: Python's default (a space after each).
+    separators: tuple[str, str] | None = None
 
     def encoded(self) -> bytes:
         if self.body is None:
@@ -65,7 +67,7 @@ class SimResponse:
             return self.body
         if isinstance(self.body, str):
             return self.body.encode("utf-8")
-        return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+        return json.dumps(self.body, ensure_ascii=False, separators=self.separators).encode("utf-8")
 
 
 def json_response(body: Any, status: int = 200, **headers: str) -> SimResponse:

@@ -469,6 +469,9 @@ class RingostatKnobs:
     #: Keys that used to work; they get `revoked_status` (undocumented, so a knob).
     revoked_keys: frozenset[str] = frozenset()
     revoked_status: int = 403
+    #: How a call list is written: "compact" as the documented examples (B2.4, `{"calldate":"…","caller":…}`),
+    #: "spaced" with a space after each separator (Python's default) [UNCERTAIN].
+    json_style: Literal["compact", "spaced"] = "compact"
     #: An empty result: "array" sends `[]`, "empty-body" sends nothing (B2.3).
     empty_result: Literal["array", "empty-body"] = "array"
     #: The zone naive `from`/`to` are read in: the project's, or UTC as one client assumes (B5.4).
@@ -546,7 +549,7 @@ class RingostatSimulator(Simulator):
             return self._csv(rows, names)
         if not rows and self.knobs.empty_result == "empty-body":
             return SimResponse(200, None)
-        return SimResponse(200, rows)
+        return SimResponse(200, rows, separators=(",", ":") if self.knobs.json_style == "compact" else None)
 
     def _projects(self, request: SimRequest) -> SimResponse:
         try:

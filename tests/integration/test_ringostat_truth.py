@@ -6,15 +6,18 @@ load, a repeated run, faults mid-run, a run stopped and resumed, each KPI mode a
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
+import requests
 from pydantic import ValidationError
 
 from leadhub.connectors.registry import spec_for
@@ -28,6 +31,8 @@ from leadhub.setup.connectors import ConnectorCreate, Connectors
 from leadhub.setup.projects import ProjectCreate, Projects
 from leadhub.setup.status import connector_status
 from leadhub.store import aws as store_aws
+from leadhub.store.partitions import RAW, PartitionStore
+from leadhub.vendors.ringostat import RingostatClient
 from simulators.ringostat import RingostatScenario, RingostatSimulator
 from tests.integration import truth_drills as drills
 
@@ -158,3 +163,26 @@ def test_counting_callbacks_too_is_a_setting(project: Project) -> None:
     Connectors().update_settings(ACCOUNT, project.connector_id, {"call_directions": ["in", "callback"]})
     reattribute(project.connector_id)
     assert project.inquiries() == project.truth(directions=("in", "callback"))
+
+
+@pytest.mark.parametrize("style", ["compact", "spaced"])
+def test_the_raw_partitions_keep_every_call_as_ringostat_sent_it(project: Project, style: str) -> None:
+    """Compact answers (as documented) are stored byte for byte, without a second encode; answers that
+    cannot be cut per call are serialised again: the same calls either way."""
+    project.simulator.knobs.json_style = style  # type: ignore[assignment]
+    assert project.run() == "done"
+    fields = RingostatClient("unused").fields
+    sent = requests.get(
+        f"{project.simulator.base_url}/calls/list",
+        params={"export_type": "json", "from": "2000-01-01 00:00:00", "to": "2100-01-01 00:00:00",
+                "fields": ",".join(fields), "order": "calldate asc", "merge": "0"},
+        headers={"Auth-key": project.simulator.auth_key},
+        timeout=30,
+    ).content  # fmt: skip
+    partitions = PartitionStore()
+    days = partitions.partitions(RAW, project.project_id, start=date(2000, 1, 1), end=date(2100, 1, 1))
+    lines = [line for day in days for line in gzip.decompress(partitions.objects.get(day.key)).splitlines()]
+    stored = [orjson.loads(line) for line in lines]
+    assert sorted(row["uniqueid"] for row in stored) == sorted(project.simulator.scenario.truth())
+    assert stored == [row for row in orjson.loads(sent) if row in stored]  # the calls as sent, in order
+    assert all(line in sent for line in lines) == (style == "compact")

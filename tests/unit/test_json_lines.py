@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import UTC, date, datetime
 
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
+from leadhub.jsonl import RawRows, join_objects, object_bodies
 from leadhub.models.conversion import Conversion, Kind, conversion_fields, conversion_json
 from leadhub.store.partitions import decode, json_lines
 
@@ -33,3 +35,35 @@ def test_a_conversion_is_written_as_pydantic_writes_it() -> None:
         traffic_type="cpc", campaign="brand", tags=("a", "b"), extra={"billsec": 36, "proper": True},
     )  # fmt: skip
     assert json_lines([conversion_fields(conversion)]) == conversion_json(conversion) + b"\n"
+
+
+ROWS = st.lists(st.dictionaries(st.text(alphabet="{},ab", max_size=4), VALUES, max_size=4), max_size=6)
+SEPARATORS = st.sampled_from([(",", ":"), (", ", ": "), (",", ": ")])
+
+
+@given(ROWS, SEPARATORS, st.booleans())
+def test_an_array_is_cut_into_its_objects_or_not_at_all(
+    rows: list[dict[str, object]], separators: tuple[str, str], ascii_only: bool
+) -> None:
+    sent = json.dumps(rows, separators=separators, ensure_ascii=ascii_only).encode()
+    bodies = object_bodies(sent, len(rows))
+    if bodies is None:
+        return  # not cut: the caller serialises the rows itself
+    lines = join_objects(bodies)
+    assert [orjson.loads(line) for line in lines.splitlines()] == rows
+    assert all(line in sent for line in lines.splitlines())  # the bytes as sent
+    kept = RawRows(rows[::2], bodies[::2])
+    assert [orjson.loads(line) for line in (kept.json_lines() or b"").splitlines()] == rows[::2]
+    assert json_lines(kept) == (kept.json_lines() or b"")
+
+
+def test_compact_arrays_are_cut_and_others_are_left_whole() -> None:
+    rows = [{"calldate": "2024-06-02T09:30:47+0300", "n": 1}, {"calldate": "x", "tags": [{"a": 1}, {"b": 2}]}]
+    compact = json.dumps(rows[:1] * 3, separators=(",", ":")).encode()
+    assert object_bodies(compact, 3) == [b'"calldate":"2024-06-02T09:30:47+0300","n":1'] * 3
+    assert object_bodies(compact + b"\n", 3) is not None  # a trailing line break is no line inside
+    assert object_bodies(json.dumps(rows[:1] * 3).encode(), 3) is None  # spaced
+    assert object_bodies(json.dumps(rows, separators=(",", ":")).encode(), 2) is None  # "},{" inside a value
+    assert object_bodies(json.dumps(rows[:1] * 3, indent=1).encode(), 3) is None  # line breaks
+    assert object_bodies(b"[]", 0) is None
+    assert RawRows(rows, [b"x"]).bodies is None  # not one body per row: never used

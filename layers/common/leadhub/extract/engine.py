@@ -280,7 +280,8 @@ class ConnectorRun:
 
     def _read_and_store_day(self, reader: StreamReader, day: date) -> int:
         start, end = day_window(day, self.account_zone)
-        raw = list(reader.read_day(day, start, end))
+        rows = reader.read_day(day, start, end)
+        raw = rows if isinstance(rows, list) else list(rows)  # a list may hold the vendor's bytes (RawRows)
         project, connector = self.connector.project_id, self.connector_id
         self.partitions.replace(Partition(RAW, project, connector, reader.name, day), raw)
         if reader.normalise is not None:

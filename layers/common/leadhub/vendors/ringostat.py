@@ -37,12 +37,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import ConfigDict
 
+from leadhub.jsonl import RawRows, object_bodies
 from leadhub.models.base import DeferredModel
 from leadhub.observability import logger
 from leadhub.redaction import excerpt
@@ -217,6 +219,24 @@ class RingostatClient:
         `[start, end)` whatever that zone is (any UTC offset from -12 to +14 hours, DST either way).
         Rows are kept by the instant their `calldate` names: nothing of the window is lost, nothing
         outside it kept."""
+        for page in self._kept_pages(start, end):
+            yield from page
+
+    def calls_between(self, start: datetime, end: datetime) -> RawRows:
+        """What `iter_calls` yields, as one list holding each call's JSON as Ringostat sent it (the raw
+        partition stores those bytes instead of serialising the calls again)."""
+        rows: list[dict[str, Any]] = []
+        bodies: list[bytes] | None = []
+        for page in self._kept_pages(start, end):
+            rows += page
+            if bodies is not None and page.bodies is not None:
+                bodies += page.bodies
+            else:
+                bodies = None
+        return RawRows(rows, bodies)
+
+    def _kept_pages(self, start: datetime, end: datetime) -> Iterator[RawRows]:
+        """The calls of `iter_calls`, an answer at a time, each with its bytes when they could be cut."""
         _require_aware(start, end)
         start, end = _ceil_second(start.astimezone(UTC)), _ceil_second(end.astimezone(UTC))
         if start >= end:
@@ -226,8 +246,10 @@ class RingostatClient:
         undated = 0
         hours_checked = self._hours_checked
         for page in self._window_pages(start, end):
-            kept = []
-            for row in page:  # the hot loop of a busy day: a slice and a lookup or two per row
+            kept: list[dict[str, Any]] = []
+            kept_bodies: list[Any] = []  # bytes, or None each when the answer was not cut
+            # the hot loop of a busy day: a slice and a lookup or two per row
+            for row, body in zip(page, page.bodies or repeat(None), strict=False):  # bodies: as many, or none
                 text: Any = row.get("calldate")
                 inside = window.holds(text)
                 if inside is None:
@@ -243,7 +265,8 @@ class RingostatClient:
                         continue
                     seen.add(key)
                 kept.append(row)
-            yield from kept
+                kept_bodies.append(body)
+            yield RawRows(kept, kept_bodies if page.bodies is not None else None)
         if undated:
             logger.warning(
                 "ringostat answered calls without a readable calldate; they are left out",
@@ -261,7 +284,7 @@ class RingostatClient:
         if moment is not None and offset is not None and offset != moment.astimezone(self._tz).utcoffset():
             self._foreign.setdefault(offset, moment)
 
-    def _window_pages(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
+    def _window_pages(self, start: datetime, end: datetime) -> Iterator[RawRows]:
         """The answers, in order, for the UTC window `[start, end)` (and some rows around it).
 
         Every call from `need` on (the window's start, then the last call read) is still to be read.
@@ -315,7 +338,7 @@ class RingostatClient:
             "order": "calldate asc",
         }
 
-    def _halved_pages(self, sent_from: datetime, sent_to: datetime) -> Iterator[list[dict[str, Any]]]:
+    def _halved_pages(self, sent_from: datetime, sent_to: datetime) -> Iterator[RawRows]:
         """The rows of the naive range `[sent_from, sent_to]`, halving it while an answer may be cut:
         the way through for an API that refuses a window over the cap instead of cutting it."""
         try:
@@ -329,7 +352,7 @@ class RingostatClient:
         yield rows
 
     # --- requests and the field fallback --------------------------------------------------------
-    def _rows(self, params: dict[str, str]) -> list[dict[str, Any]]:
+    def _rows(self, params: dict[str, str]) -> RawRows:
         try:
             return self._get_rows(params, self._fields)
         except FieldRejected as rejected:
@@ -346,13 +369,13 @@ class RingostatClient:
         )
         self._fields = self._fallback_fields
 
-    def _get_rows(self, params: dict[str, str], fields: Sequence[str]) -> list[dict[str, Any]]:
+    def _get_rows(self, params: dict[str, str], fields: Sequence[str]) -> RawRows:
         response, body = self._transport.request_json(
             "GET", CALLS_PATH, params={**params, "fields": ",".join(fields)}, headers=self._headers()
         )
-        if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
+        if not isinstance(body, list) or set(map(type, body)) - {dict}:
             raise self._transport.malformed(response, "expected a JSON array of call objects")
-        return body
+        return RawRows(body, object_bodies(response.content, len(body)) if body else None)
 
     def _headers(self) -> dict[str, str]:
         return {"Auth-key": self._auth_key, "Accept": "application/json"}

@@ -20,7 +20,7 @@ from devstack.streams import StreamPump
 from leadhub.extract.engine import RunLimits
 from leadhub.extract.reattribute import reattribute
 from leadhub.extract.run import run_connector
-from leadhub.jobs.runner import connector_jobs, dispatch_next, enqueue, new_job, run_job, start_extraction
+from leadhub.jobs.runner import connector_jobs, dispatch_next, enqueue, new_job, run_job, run_vendor, start_extraction
 from leadhub.models.job import JobKind, JobState
 from leadhub.models.settings import Vendor
 from leadhub.reports.conversions import ReportQuery
@@ -291,6 +291,14 @@ def test_a_backfill_the_vendor_holds_off_waits_for_its_retry_time_and_the_first_
     connector = ConnectorStore().find_connector(world.connector_id)
     start_extraction(connector)  # the schedule's tick before the retry time: nothing starts
     assert world.dispatched == []
+    for _ in range(2):  # nor when ticks run inline (nothing to dispatch to), nor do they pile up jobs
+        assert [tick.status for tick in run_vendor(Vendor.RINGOSTAT, remaining_ms=forever, fan_out=False)] == [
+            "waiting"
+        ]
+    assert [(job.kind, job.state) for job in connector_jobs(world.connector_id)] == [
+        (JobKind.RANGE, JobState.QUEUED),
+        (JobKind.EXTRACT, JobState.QUEUED),
+    ]
     assert dispatch_next(world.connector_id, now=datetime.now(UTC) + timedelta(hours=1, minutes=1)) == "local"
     world.drain()  # the range job, then the tick's extraction it was holding back
     assert [(job.kind, job.state) for job in connector_jobs(world.connector_id)] == [

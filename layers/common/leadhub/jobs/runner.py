@@ -65,17 +65,21 @@ def connector_jobs(connector_id: str, jobs: JobStore | None = None) -> list[Job]
 
 
 def dispatch_next(connector_id: str, jobs: JobStore | None = None, *, now: datetime | None = None) -> str | None:
-    """Dispatch the connector's oldest unfinished job, if any; answers how it was started. A job
-    still marked running is one whose invocation died (a live one holds the lease, and the job
-    dispatched finds it taken): it resumes from its checkpoint. One waiting for its retry time holds
-    the jobs behind it too (they read the same vendor, and order matters): the schedule's next tick
-    after that time starts it."""
+    """Dispatch the connector's oldest unfinished job, if any (`next_due`); answers how it was started."""
+    job = next_due(connector_id, jobs, now=now)
+    return dispatch(job_payload(connector_id, job.id)) if job is not None else None
+
+
+def next_due(connector_id: str, jobs: JobStore | None = None, *, now: datetime | None = None) -> Job | None:
+    """The connector's oldest unfinished job, None when there is none or it waits. A job still marked
+    running is one whose invocation died (a live one holds the lease, and the job started finds it
+    taken): it resumes from its checkpoint. One waiting for its retry time holds the jobs behind it
+    too (they read the same vendor, and order matters): the schedule's next tick after that time
+    starts it."""
     for job in connector_jobs(connector_id, jobs):
         if job.finished:
             continue
-        if job.waiting_at(now or datetime.now(UTC)):
-            return None
-        return dispatch(job_payload(connector_id, job.id))
+        return None if job.waiting_at(now or datetime.now(UTC)) else job
     return None
 
 
@@ -198,15 +202,16 @@ def start_extraction(connector: Connector, jobs: JobStore | None = None) -> str:
     """Queue an incremental extraction of the connector (unless one waits already) and start the
     connector's next job; answers how it was started."""
     jobs = jobs or JobStore()
-    waiting = [
-        job
-        for job in connector_jobs(connector.id, jobs)
-        if job.kind is JobKind.EXTRACT and job.state is JobState.QUEUED
-    ]
-    job = waiting[0] if waiting else new_job(connector, JobKind.EXTRACT)
-    if not waiting:
-        enqueue(job, jobs)
+    queue_extraction(connector, jobs)
     return dispatch_next(connector.id, jobs) or "queued"
+
+
+def queue_extraction(connector: Connector, jobs: JobStore) -> None:
+    """An incremental extraction of the connector joins its queue, unless one waits there already."""
+    if not any(
+        job.kind is JobKind.EXTRACT and job.state is JobState.QUEUED for job in connector_jobs(connector.id, jobs)
+    ):
+        enqueue(new_job(connector, JobKind.EXTRACT), jobs)
 
 
 @dataclass
@@ -233,8 +238,12 @@ def run_vendor(vendor: Vendor, *, remaining_ms: Callable[[], int], fan_out: bool
         if remaining_ms() < SAFETY_MS:
             logger.warning("time ran out before every connector ran", extra={"vendor": vendor.value})
             break
-        job = new_job(connector, JobKind.EXTRACT)
-        enqueue(job, jobs)
-        finished = run_job(connector_id, job.id, remaining_ms=remaining_ms, jobs=jobs, connectors=connectors)
+        # inline, as fanned out: the connector's jobs in their order, a waiting one holding the rest
+        queue_extraction(connector, jobs)
+        due = next_due(connector_id, jobs)
+        if due is None:
+            outcomes.append(TickOutcome(connector_id, "waiting"))
+            continue
+        finished = run_job(connector_id, due.id, remaining_ms=remaining_ms, jobs=jobs, connectors=connectors)
         outcomes.append(TickOutcome(connector_id, finished.state.value))
     return outcomes

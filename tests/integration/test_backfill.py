@@ -308,6 +308,25 @@ def test_a_backfill_the_vendor_holds_off_waits_for_its_retry_time_and_the_first_
     assert world.report() == world.truth(channel=None, days=DAYS)
 
 
+def test_a_read_the_next_change_stops_before_its_plan_is_made_is_carried_on_once(world: World) -> None:
+    world.run()
+    world.change(history_days=DAYS)  # a range read of the added days, queued
+    [read] = connector_jobs(world.connector_id)
+    # the next save changes what attribution reads; the read starts before the stream brings the change
+    # to the backfill, sees it and stops (superseded) with nothing done
+    Connectors().update_settings(ACCOUNT, world.connector_id, {"static_channels": [CHANNEL]})
+    world.drain()
+    assert [job.state for job in connector_jobs(world.connector_id)] == [JobState.SUPERSEDED]
+    world.pump.pump_once()  # now the change's plan: it carries on the stopped read
+    world.change(static_channels=[])  # and a later change does not carry it again
+    world.drain()
+    carried = [job for job in connector_jobs(world.connector_id) if job.carries == read.id]
+    assert [(job.kind, job.range_start, job.range_end) for job in carried] == [
+        (JobKind.RANGE, read.range_start, read.range_end)
+    ]
+    assert world.report() == world.truth(channel=None, days=DAYS)
+
+
 def test_moving_the_history_start_earlier_loads_the_added_days_and_leaves_the_cursor(world: World) -> None:
     world.run()
     cursor = _cursor(world)

@@ -7,6 +7,7 @@ version carries on what older jobs had not finished (they stop at their next day
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from leadhub.extract.slices import account_zone, local_today
 from leadhub.jobs.plan import PlannedJob, plan
 from leadhub.jobs.runner import connector_jobs, dispatch_next, enqueue, new_job
 from leadhub.models.connector import Connector
-from leadhub.models.job import Job, JobKind
+from leadhub.models.job import Job, JobKind, JobState
 from leadhub.observability import logger
 from leadhub.store.connectors import ConnectorStore, connector_from_image
 from leadhub.store.jobs import JobStore
@@ -31,12 +32,33 @@ def _stored_ranges(connector_id: str) -> dict[str, list[tuple[date, date]]]:
     }
 
 
-def _carried(job: Job) -> PlannedJob:
-    """What is left of an unfinished job of an older settings version."""
+def _carried(job: Job) -> PlannedJob | None:
+    """What is left of a job of an older settings version; None when nothing is."""
     start = job.range_start
     if job.kind is JobKind.RANGE and job.streams and len(job.streams) == 1 and job.streams[0] in job.checkpoint:
         start = date.fromisoformat(job.checkpoint[job.streams[0]]) + timedelta(days=1)
-    return PlannedJob(job.kind, tuple(job.streams) if job.streams else None, start, job.range_end)
+        if job.range_end is not None and start > job.range_end:
+            return None
+    return PlannedJob(job.kind, tuple(job.streams) if job.streams else None, start, job.range_end, carries=job.id)
+
+
+def left_over(jobs: list[Job], old: Connector, new: Connector) -> list[PlannedJob]:
+    """What older jobs leave undone when attribution changes, each carried by one plan only: those still
+    unfinished (they stop at their next day, superseded) and those this change superseded already (a job
+    notices the change when the settings are saved, before the change's plan is made). Re-attributions
+    are not carried: the new plan re-attributes the whole archive."""
+    carried = {job.carries for job in jobs if job.carries}
+    found = []
+    for job in jobs:
+        if job.id in carried or job.kind is JobKind.REATTRIBUTE or job.settings_version >= new.settings_version:
+            continue
+        # superseded by this change: planned under the attribution the change replaces, or later
+        stopped_now = job.state is JobState.SUPERSEDED and job.settings_version >= old.attribution_version
+        if not job.finished or stopped_now:
+            rest = _carried(job)
+            if rest is not None:
+                found.append(rest)
+    return found
 
 
 def on_connector_change(
@@ -51,11 +73,7 @@ def on_connector_change(
     today = local_today(now or datetime.now(UTC), account_zone(new, zone))
     planned = plan(old.settings, new.settings, spec_for(new.vendor).streams, today=today, stored=_stored_ranges(new.id))
     if new.attribution_version > old.attribution_version:
-        planned += [
-            _carried(job)
-            for job in connector_jobs(new.id, jobs_store)
-            if not job.finished and job.settings_version < new.settings_version and job.kind is not JobKind.REATTRIBUTE
-        ]
+        planned += left_over(connector_jobs(new.id, jobs_store), old, new)
     stored = _enqueue(new, planned, jobs_store)
     logger.info(
         "backfill planned", extra={"connector_id": new.id, "settings_version": new.settings_version, "jobs": stored}
@@ -68,7 +86,10 @@ def on_connector_change(
 def _enqueue(connector: Connector, planned: list[PlannedJob], jobs: JobStore) -> list[str]:
     stored = []
     for index, item in enumerate(planned):
-        job_id = f"plan-{connector.settings_version:06d}-{index:02d}-{item.kind.value}"
+        # a carried job's id names what it carries: a record delivered again, after another job stopped,
+        # carries that one too instead of finding its place in the plan taken
+        place = f"c{hashlib.sha256(item.carries.encode()).hexdigest()[:10]}" if item.carries else f"{index:02d}"
+        job_id = f"plan-{connector.settings_version:06d}-{place}-{item.kind.value}"
         job = new_job(
             connector,
             item.kind,
@@ -76,6 +97,7 @@ def _enqueue(connector: Connector, planned: list[PlannedJob], jobs: JobStore) ->
             streams=list(item.streams) if item.streams else None,
             range_start=item.range_start,
             range_end=item.range_end,
+            carries=item.carries,
         )
         if enqueue(job, jobs):
             stored.append(job_id)

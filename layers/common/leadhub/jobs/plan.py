@@ -34,6 +34,8 @@ class PlannedJob:
     streams: tuple[str, ...] | None = None
     range_start: date | None = None
     range_end: date | None = None
+    #: The id of the older job whose rest this is.
+    carries: str | None = None
 
 
 def attribution_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -61,6 +61,8 @@ class Job(DeferredModel):
     #: Those stops in a row; past RETRY_LIMIT the job fails.
     transient_failures: int = 0
     reason: str | None = None
+    #: The older settings version's job whose rest this one does (a plan carries each job once).
+    carries: str | None = None
     created_at: str
     updated_at: str
     #: The stored version this was read at (optimistic locking).

@@ -10,7 +10,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub.jsonl import RawRows, join_objects, object_bodies
+from leadhub.jsonl import RawRows, array_lines, join_objects, object_bodies
 from leadhub.models.conversion import Conversion, Kind, conversion_fields, conversion_json
 from leadhub.store.partitions import decode, json_lines
 
@@ -41,29 +41,40 @@ ROWS = st.lists(st.dictionaries(st.text(alphabet="{},ab", max_size=4), VALUES, m
 SEPARATORS = st.sampled_from([(",", ":"), (", ", ": "), (",", ": ")])
 
 
-@given(ROWS, SEPARATORS, st.booleans())
-def test_an_array_is_cut_into_its_objects_or_not_at_all(
-    rows: list[dict[str, object]], separators: tuple[str, str], ascii_only: bool
+def parsed_lines(lines: bytes | None) -> list[object]:
+    return [orjson.loads(line) for line in (lines or b"").splitlines()]
+
+
+@given(ROWS, SEPARATORS, st.booleans(), st.sets(st.integers(0, 5)))
+def test_an_array_becomes_its_rows_lines_or_is_left_alone(
+    rows: list[dict[str, object]], separators: tuple[str, str], ascii_only: bool, dropped: set[int]
 ) -> None:
     sent = json.dumps(rows, separators=separators, ensure_ascii=ascii_only).encode()
-    bodies = object_bodies(sent, len(rows))
-    if bodies is None:
-        return  # not cut: the caller serialises the rows itself
-    lines = join_objects(bodies)
-    assert [orjson.loads(line) for line in lines.splitlines()] == rows
+    lines, bodies = array_lines(sent, len(rows)), object_bodies(sent, len(rows))
+    assert (lines is None) == (bodies is None)
+    if lines is None or bodies is None:
+        return  # left alone: the caller serialises the rows itself
+    assert parsed_lines(lines) == rows
     assert all(line in sent for line in lines.splitlines())  # the bytes as sent
-    kept = RawRows(rows[::2], bodies[::2])
-    assert [orjson.loads(line) for line in (kept.json_lines() or b"").splitlines()] == rows[::2]
-    assert json_lines(kept) == (kept.json_lines() or b"")
+    assert join_objects(bodies) == lines
+    answer = RawRows.parsed(rows, sent)
+    kept = answer.kept([row for position, row in enumerate(answer) if position not in dropped])
+    assert parsed_lines(kept.json_lines()) == list(kept)
+    assert json_lines(kept) == kept.json_lines()
+    both = RawRows.joined([kept, RawRows.parsed(rows, sent).kept(rows)])
+    assert parsed_lines(both.json_lines()) == [*kept, *rows]
 
 
-def test_compact_arrays_are_cut_and_others_are_left_whole() -> None:
+def test_compact_arrays_are_cut_and_others_are_left_alone() -> None:
     rows = [{"calldate": "2024-06-02T09:30:47+0300", "n": 1}, {"calldate": "x", "tags": [{"a": 1}, {"b": 2}]}]
     compact = json.dumps(rows[:1] * 3, separators=(",", ":")).encode()
     assert object_bodies(compact, 3) == [b'"calldate":"2024-06-02T09:30:47+0300","n":1'] * 3
-    assert object_bodies(compact + b"\n", 3) is not None  # a trailing line break is no line inside
-    assert object_bodies(json.dumps(rows[:1] * 3).encode(), 3) is None  # spaced
-    assert object_bodies(json.dumps(rows, separators=(",", ":")).encode(), 2) is None  # "},{" inside a value
-    assert object_bodies(json.dumps(rows[:1] * 3, indent=1).encode(), 3) is None  # line breaks
-    assert object_bodies(b"[]", 0) is None
-    assert RawRows(rows, [b"x"]).bodies is None  # not one body per row: never used
+    assert array_lines(compact, 3) == b'{"calldate":"2024-06-02T09:30:47+0300","n":1}\n' * 3
+    assert array_lines(compact + b"\n", 3) is not None  # a trailing line break is no line inside
+    assert array_lines(json.dumps(rows[:1] * 3).encode(), 3) is None  # spaced
+    assert array_lines(json.dumps(rows, separators=(",", ":")).encode(), 2) is None  # "},{" inside a value
+    assert array_lines(json.dumps(rows[:1] * 3, indent=1).encode(), 3) is None  # line breaks
+    assert array_lines(b"[]", 0) is None
+    unparsed = RawRows.parsed(rows, json.dumps(rows).encode())
+    assert unparsed.json_lines() is None and unparsed.kept(rows[:1]).json_lines() is None
+    assert RawRows(rows, lines=[b"{}\n"]).json_lines() is None  # not one line a row: never used

@@ -1,15 +1,16 @@
-"""JSON Lines cut from compact JSON arrays, without parsing or serialising each object again.
+"""JSON Lines made from compact JSON arrays, without parsing or serialising each object again.
 
 A compact array of objects (`[{…},{…}]`, orjson's output and most vendors' pages) separates its
 objects by exactly `},{`. When the array holds as many separators as it has objects less one, none
-is inside a value, and cutting at them gives each object's own bytes. Anything else (whitespace
-between objects, a `},{` inside a string, a line break anywhere) is not cut: callers serialise the
-objects themselves instead.
+is inside a value: replacing them by `}\\n{` makes the array JSON Lines in one pass, and cutting at
+them gives each object's own bytes. Anything else (whitespace between objects, a `},{` inside a
+string, a line break anywhere) is left alone: callers serialise the objects themselves instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 #: Where one object ends and the next begins in a compact JSON array of objects.
@@ -17,17 +18,34 @@ BETWEEN_OBJECTS = b"},{"
 _LINE_BREAKS = (b"\n", b"\r")
 
 
-def object_bodies(array: bytes, count: int) -> list[bytes] | None:
-    """Each object of a compact JSON array of `count` objects, without its outer braces (`"a":1` of
-    `{"a":1}`): what `join_objects` writes one per line. None when the bytes cannot be cut safely."""
+def _compact_array(array: bytes, count: int) -> bytes | None:
+    """The array without trailing whitespace when it is a compact array of `count` objects."""
     array = array.rstrip(b" \t\r\n") if array[-1:].isspace() else array
     if count < 1 or not array.startswith(b"[{") or not array.endswith(b"}]"):
         return None
     if any(brk in array for brk in _LINE_BREAKS):
         return None  # a line break between tokens would split a line
-    bodies = array.split(BETWEEN_OBJECTS)
-    if len(bodies) != count:
-        return None  # a "},{" inside some value: the pieces are not the objects
+    if array.count(BETWEEN_OBJECTS) != count - 1:
+        return None  # a "},{" inside some value: the separators are not all between objects
+    return array
+
+
+def array_lines(array: bytes, count: int) -> bytes | None:
+    """A compact JSON array of `count` objects as JSON Lines, in one pass over its bytes; None when the
+    bytes are not such an array."""
+    compact = _compact_array(array, count)
+    if compact is None:
+        return None
+    return compact[1:-1].replace(BETWEEN_OBJECTS, b"}\n{") + b"\n"
+
+
+def object_bodies(array: bytes, count: int) -> list[bytes] | None:
+    """Each object of a compact JSON array of `count` objects, without its outer braces (`"a":1` of
+    `{"a":1}`): what `join_objects` writes one per line. None when the bytes cannot be cut safely."""
+    compact = _compact_array(array, count)
+    if compact is None:
+        return None
+    bodies = compact.split(BETWEEN_OBJECTS)
     bodies[0] = bodies[0][2:]  # "[{…" → "…"
     bodies[-1] = bodies[-1][:-2]  # "…}]" → "…"
     return bodies
@@ -44,19 +62,88 @@ def join_objects(bodies: Sequence[bytes]) -> bytes:
     return b"}\n{".join(pieces)
 
 
+def _middle_lines(lines: bytes, before: int, after: int) -> bytes:
+    """JSON Lines less `before` lines at the start and `after` at the end (one scan per line dropped)."""
+    start = 0
+    for _ in range(before):
+        start = lines.index(b"\n", start) + 1
+    end = len(lines)
+    for _ in range(after):
+        end = lines.rindex(b"\n", 0, end - 1) + 1
+    return lines[start:end] if start or end < len(lines) else lines
+
+
 class RawRows(list[dict[str, Any]]):
-    """A vendor's rows as parsed, with each one's JSON as the vendor sent it (`bodies`, cut by
-    `object_bodies`; None when the answers could not be cut). A partition stores those bytes instead
+    """A vendor's rows as parsed, with their JSON as the vendor sent it: JSON Lines in pieces, one line a
+    row in order (`lines`; None when the answers could not be cut). A partition stores those bytes instead
     of serialising the rows again; the rows must not be changed, or the bytes would not be theirs."""
 
-    __slots__ = ("bodies",)
+    __slots__ = ("_sent", "lines")
 
-    def __init__(self, rows: Sequence[dict[str, Any]] = (), bodies: list[bytes] | None = None) -> None:
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), *, lines: list[bytes] | None = None) -> None:
         super().__init__(rows)
-        self.bodies = bodies if bodies is not None and len(bodies) == len(self) else None
+        self.lines = lines
+        #: The compact array these rows were parsed from, while its lines are not made yet.
+        self._sent: bytes | None = None
+
+    @classmethod
+    def parsed(cls, rows: list[dict[str, Any]], sent: bytes) -> RawRows:
+        """The rows of one answer, `sent` being its body; its lines are made when first asked for."""
+        answer = cls(rows)
+        answer._sent = sent if rows else None
+        answer.lines = None if rows else []
+        return answer
+
+    def kept(self, rows: list[dict[str, Any]]) -> RawRows:
+        """Some of these rows (the very objects, in their order), with their lines."""
+        if not rows:
+            return RawRows(lines=[])
+        run = self._run_of(rows)
+        if run is not None:  # the usual case: a few rows dropped at either end (the window's edges, overlap)
+            pieces = self._lines()
+            if pieces is not None and len(pieces) == 1:
+                before, after = run
+                return RawRows(rows, lines=[_middle_lines(pieces[0], before, after)])
+        bodies = object_bodies(self._sent, len(self)) if self._sent is not None else None
+        if bodies is None:
+            return RawRows(rows)
+        at = {id(row): position for position, row in enumerate(self)}
+        return RawRows(rows, lines=[join_objects([bodies[at[id(row)]] for row in rows])])
+
+    def _run_of(self, rows: list[dict[str, Any]]) -> tuple[int, int] | None:
+        """(rows before, rows after) when `rows` are these rows less some at either end."""
+        first = rows[0]
+        before = next((position for position, row in enumerate(self) if row is first), None)
+        if before is None or before + len(rows) > len(self):
+            return None
+        if not all(mine is theirs for mine, theirs in zip(islice(self, before, None), rows, strict=False)):
+            return None
+        return before, len(self) - before - len(rows)
+
+    def _lines(self) -> list[bytes] | None:
+        if self.lines is None and self._sent is not None:
+            lines = array_lines(self._sent, len(self))
+            self.lines, self._sent = ([lines] if lines is not None else None), None
+        return self.lines
 
     def json_lines(self) -> bytes | None:
         """The rows as JSON Lines from the vendor's bytes; None when they are not at hand."""
-        if self.bodies is None or len(self.bodies) != len(self):
+        pieces = self._lines()
+        if pieces is None:
             return None
-        return join_objects(self.bodies)
+        lines = b"".join(pieces)
+        return lines if lines.count(b"\n") == len(self) else None
+
+    @classmethod
+    def joined(cls, parts: Iterable[RawRows]) -> RawRows:
+        """The rows of several, in order, with their lines when every part has them."""
+        rows: list[dict[str, Any]] = []
+        lines: list[bytes] | None = []
+        for part in parts:
+            rows += part
+            pieces = part._lines()
+            if lines is not None and pieces is not None:
+                lines += pieces
+            else:
+                lines = None
+        return cls(rows, lines=lines)

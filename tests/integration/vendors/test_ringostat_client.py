@@ -111,10 +111,14 @@ def test_a_busy_day_is_downloaded_about_once(sleeps: Sleeps) -> None:
         client._rows = counted  # type: ignore[method-assign]
         day_start, day_end = busy_day.day_start(1), busy_day.day_start(2)
         rows = list(client.iter_calls(day_start, day_end))
+        # the same calls with the JSON each came as: answers kept whole and answers kept in part
+        raw = make_client(sim, sleeps).calls_between(day_start, day_end)
     expected = [fact.uniqueid for fact in busy_day.truth().values() if day_start <= fact.calldate < day_end]
     assert [row["uniqueid"] for row in rows] == expected
     assert sum(downloaded) <= 1.05 * len(expected)  # cut answers continue: no window read twice
     assert len(downloaded) == 4  # 20 000 calls, 6500 an answer
+    assert raw == rows
+    assert [json.loads(line) for line in (raw.json_lines() or b"").splitlines()] == rows
 
 
 @pytest.mark.parametrize("to_inclusive", [False, True])

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from leadhub.jsonl import RawRows, join_objects, object_bodies
+from leadhub.jsonl import RawRows, array_lines
 from leadhub.store.objects import ObjectStore
 
 CONVERSIONS = "conversions"
@@ -81,8 +81,8 @@ def json_line(row: dict[str, Any]) -> bytes:
 
 
 def json_lines(documents: Sequence[dict[str, Any]]) -> bytes:
-    """Objects as JSON Lines, serialised in ONE orjson call and cut at the array's own separators
-    (`jsonl.object_bodies`; a day's 50 000 conversions: 34 ms, where one call per row takes 117 ms and
+    """Objects as JSON Lines, serialised in ONE orjson call whose separators become the line breaks
+    (`jsonl.array_lines`; a day's 50 000 conversions: 34 ms, where one call per row takes 117 ms and
     pydantic's serializer per row 301 ms). Rows read from a vendor with the bytes it sent
     (`jsonl.RawRows`) are written as those bytes, not serialised again. When some value holds the
     separator's bytes (a string with "},{", a list of objects) the objects are serialised one by one."""
@@ -93,9 +93,9 @@ def json_lines(documents: Sequence[dict[str, Any]]) -> bytes:
         if sent is not None:
             return sent
     if set(map(type, documents)) == {dict}:
-        bodies = object_bodies(orjson.dumps(documents, default=str, option=JSON_OPTIONS), len(documents))
-        if bodies is not None:
-            return join_objects(bodies)
+        lines = array_lines(orjson.dumps(documents, default=str, option=JSON_OPTIONS), len(documents))
+        if lines is not None:
+            return lines
     return b"".join(
         orjson.dumps(doc, default=str, option=JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE) for doc in documents
     )

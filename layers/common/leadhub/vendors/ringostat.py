@@ -37,14 +37,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import ConfigDict
 
-from leadhub.jsonl import RawRows, object_bodies
+from leadhub.jsonl import RawRows
 from leadhub.models.base import DeferredModel
 from leadhub.observability import logger
 from leadhub.redaction import excerpt
@@ -219,24 +218,16 @@ class RingostatClient:
         `[start, end)` whatever that zone is (any UTC offset from -12 to +14 hours, DST either way).
         Rows are kept by the instant their `calldate` names: nothing of the window is lost, nothing
         outside it kept."""
-        for page in self._kept_pages(start, end):
-            yield from page
+        for _, kept in self._kept_pages(start, end):
+            yield from kept
 
     def calls_between(self, start: datetime, end: datetime) -> RawRows:
         """What `iter_calls` yields, as one list holding each call's JSON as Ringostat sent it (the raw
         partition stores those bytes instead of serialising the calls again)."""
-        rows: list[dict[str, Any]] = []
-        bodies: list[bytes] | None = []
-        for page in self._kept_pages(start, end):
-            rows += page
-            if bodies is not None and page.bodies is not None:
-                bodies += page.bodies
-            else:
-                bodies = None
-        return RawRows(rows, bodies)
+        return RawRows.joined(answer.kept(kept) for answer, kept in self._kept_pages(start, end))
 
-    def _kept_pages(self, start: datetime, end: datetime) -> Iterator[RawRows]:
-        """The calls of `iter_calls`, an answer at a time, each with its bytes when they could be cut."""
+    def _kept_pages(self, start: datetime, end: datetime) -> Iterator[tuple[RawRows, list[dict[str, Any]]]]:
+        """The calls of `iter_calls`, an answer at a time: (the answer, the calls of it kept)."""
         _require_aware(start, end)
         start, end = _ceil_second(start.astimezone(UTC)), _ceil_second(end.astimezone(UTC))
         if start >= end:
@@ -247,9 +238,7 @@ class RingostatClient:
         hours_checked = self._hours_checked
         for page in self._window_pages(start, end):
             kept: list[dict[str, Any]] = []
-            kept_bodies: list[Any] = []  # bytes, or None each when the answer was not cut
-            # the hot loop of a busy day: a slice and a lookup or two per row
-            for row, body in zip(page, page.bodies or repeat(None), strict=False):  # bodies: as many, or none
+            for row in page:  # the hot loop of a busy day: a slice and a lookup or two per row
                 text: Any = row.get("calldate")
                 inside = window.holds(text)
                 if inside is None:
@@ -265,8 +254,7 @@ class RingostatClient:
                         continue
                     seen.add(key)
                 kept.append(row)
-                kept_bodies.append(body)
-            yield RawRows(kept, kept_bodies if page.bodies is not None else None)
+            yield page, kept
         if undated:
             logger.warning(
                 "ringostat answered calls without a readable calldate; they are left out",
@@ -375,7 +363,7 @@ class RingostatClient:
         )
         if not isinstance(body, list) or set(map(type, body)) - {dict}:
             raise self._transport.malformed(response, "expected a JSON array of call objects")
-        return RawRows(body, object_bodies(response.content, len(body)) if body else None)
+        return RawRows.parsed(body, response.content)
 
     def _headers(self) -> dict[str, str]:
         return {"Auth-key": self._auth_key, "Accept": "application/json"}

@@ -19,14 +19,13 @@ _LINE_BREAKS = (b"\n", b"\r")
 
 
 def _compact_array(array: bytes, count: int) -> bytes | None:
-    """The array without trailing whitespace when it is a compact array of `count` objects."""
+    """The array without trailing whitespace when it may be a compact array of `count` objects (the
+    callers check that its separators are `count - 1`: one between each two objects, none inside)."""
     array = array.rstrip(b" \t\r\n") if array[-1:].isspace() else array
     if count < 1 or not array.startswith(b"[{") or not array.endswith(b"}]"):
         return None
     if any(brk in array for brk in _LINE_BREAKS):
         return None  # a line break between tokens would split a line
-    if array.count(BETWEEN_OBJECTS) != count - 1:
-        return None  # a "},{" inside some value: the separators are not all between objects
     return array
 
 
@@ -36,7 +35,11 @@ def array_lines(array: bytes, count: int) -> bytes | None:
     compact = _compact_array(array, count)
     if compact is None:
         return None
-    return compact[1:-1].replace(BETWEEN_OBJECTS, b"}\n{") + b"\n"
+    lines = compact[1:-1].replace(BETWEEN_OBJECTS, b"}\n{")
+    # the array held no line break: each one now is a separator (counting one byte is twice as fast)
+    if lines.count(b"\n") != count - 1:
+        return None  # a "},{" inside some value
+    return lines + b"\n"
 
 
 def object_bodies(array: bytes, count: int) -> list[bytes] | None:
@@ -46,6 +49,8 @@ def object_bodies(array: bytes, count: int) -> list[bytes] | None:
     if compact is None:
         return None
     bodies = compact.split(BETWEEN_OBJECTS)
+    if len(bodies) != count:
+        return None  # a "},{" inside some value
     bodies[0] = bodies[0][2:]  # "[{…" → "…"
     bodies[-1] = bodies[-1][:-2]  # "…}]" → "…"
     return bodies

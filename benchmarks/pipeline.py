@@ -404,7 +404,8 @@ engine's own two outputs gzipped at level 3, nothing else.
 5× fair dlt would be {5 * theirs.per_cpu_second:,.0f} rows per CPU second, {five_dlt_of_floor:.0%}
 of the floor: configured fairly, dlt leaves no room for both goals. The floor holds only the parse and the two
 gzips; the engine adds attribution (its largest share: the stored fields of each call built directly, no
-conversion model per call), serialising both partitions once each, the window filter and dedupe, the day's
+conversion model per call), the raw partition made from the answers' own bytes (their separators turned into
+line breaks: no second encode), the conversions serialised once, the window filter and dedupe, the day's
 summary, HTTP and the AWS calls.
 
 CPU time is the benchmark process's own (every thread of it), so the simulator and moto are not in it.

@@ -22,9 +22,9 @@ LAYER = ROOT / "layers" / "common"
 SCANNED = [LAYER / "leadhub", ROOT / "functions", ROOT / "simulators", ROOT / "devstack", ROOT / "benchmarks"]
 
 AWS_SDK = {"boto3", "botocore"}
-#: What every package may use: configuration, logging, redaction, the clock, the shared errors and the
-#: domain models.
-FOUNDATION = {"leadhub", "settings", "redaction", "observability", "models", "clock", "errors"}
+#: What every package may use: configuration, logging, redaction, the clock, the shared errors, the
+#: domain models and JSON Lines framing.
+FOUNDATION = {"leadhub", "settings", "redaction", "observability", "models", "clock", "errors", "jsonl"}
 
 #: Leadhub's top-level packages (and modules) and what each may import besides itself. Outer layers
 #: (api, admin) may import inner ones, never the other way; nothing imports api. A package missing here
@@ -37,6 +37,7 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "models": set(),
     "clock": set(),
     "errors": set(),
+    "jsonl": set(),
     "store": FOUNDATION,
     "vendors": FOUNDATION,
     "attribution": {"models"},

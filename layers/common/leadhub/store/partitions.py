@@ -9,12 +9,12 @@ Glue table of the template reads it with partition projection.
 from __future__ import annotations
 
 import gzip
-import io
 import struct
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import batched
 from typing import Any
 
 import orjson
@@ -138,21 +138,16 @@ def encode_lines(lines: Iterable[bytes]) -> tuple[bytes, int]:
     """Lines (each one JSON document) as gzip JSON Lines, and how many there were.
 
     Lines are compressed in chunks, not one by one: a million small writes cost more than the
-    compression itself. mtime=0, so the same rows always give the same bytes."""
-    buffer = io.BytesIO()
+    compression itself."""
     count = 0
-    chunk: list[bytes] = []
-    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=COMPRESSION_LEVEL, mtime=0) as archive:
-        for line in lines:
-            chunk.append(line)
-            if len(chunk) == _CHUNK_LINES:
-                archive.write(b"\n".join(chunk) + b"\n")
-                count += len(chunk)
-                chunk.clear()
-        if chunk:
-            archive.write(b"\n".join(chunk) + b"\n")
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal count
+        for chunk in batched(lines, _CHUNK_LINES, strict=False):
             count += len(chunk)
-    return buffer.getvalue(), count
+            yield b"\n".join(chunk) + b"\n"
+
+    return gzip_pieces(chunks()), count
 
 
 def encode(rows: Iterable[dict[str, Any]]) -> tuple[bytes, int]:
